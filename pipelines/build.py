@@ -1,0 +1,44 @@
+"""Assemble the Beam pipeline of a run from a validated config. Assembly only: every step lives in transforms/."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import apache_beam as beam
+
+from prefmill.pipelines.config import PrefmillConfig
+from prefmill.schemas import DeadLetter, PreferencePair
+from prefmill.transforms.base import apply_stage
+from prefmill.transforms.dataset import DatasetPaths, WriteTable
+from prefmill.transforms.dataset.layout import DEAD_LETTERS, PAIRS
+from prefmill.transforms.generate import RecordedCandidates
+from prefmill.transforms.pairs import BuildPairs
+from prefmill.transforms.read import ReadPrompts
+from prefmill.transforms.verify import Verify
+
+# Stage names in pipeline order; each is a Beam metrics namespace `prefmill.<name>`.
+STAGES = ("read", "dedupe", "generate", "verify", "pairs")
+
+
+@dataclass(frozen=True)
+class RunContext:
+    run_id: str
+    config_hash: str
+    paths: DatasetPaths
+
+
+def build_pipeline(pipeline: beam.Pipeline, config: PrefmillConfig, ctx: RunContext) -> None:
+    run_id = ctx.run_id
+    read = pipeline | "ReadPrompts" >> ReadPrompts(config.input, run_id)
+    generated, generate_dead = apply_stage(read["main"], "Generate", RecordedCandidates(config.generate, run_id))
+    verified, verify_dead = apply_stage(generated, "Verify", Verify(config.verify, run_id))
+    pairs, pairs_dead = apply_stage(verified, "BuildPairs", BuildPairs(config.pairs, run_id, ctx.config_hash))
+
+    rows_per_file = config.output.rows_per_file
+    _ = pairs | "WritePairs" >> WriteTable(
+        ctx.paths.table(PAIRS), run_id, PreferencePair, ctx.paths.manifest(run_id, PAIRS), rows_per_file
+    )
+    dead = (read["dead_letters"], generate_dead, verify_dead, pairs_dead) | "AllDeadLetters" >> beam.Flatten()
+    _ = dead | "WriteDeadLetters" >> WriteTable(
+        ctx.paths.table(DEAD_LETTERS), run_id, DeadLetter, ctx.paths.manifest(run_id, DEAD_LETTERS), rows_per_file
+    )

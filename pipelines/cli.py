@@ -1,0 +1,143 @@
+"""The `prefmill` command line.
+
+    prefmill run CONFIG [--output URI] [--no-progress] [any Beam option, e.g. --runner DataflowRunner ...]
+    prefmill validate CONFIG
+    prefmill versions URI [--format table|csv|json]
+    prefmill sql URI "QUERY" [--version N] [--format table|csv|json]   (or --file query.sql)
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import json
+import sys
+from datetime import datetime
+from typing import Any, Optional, Sequence
+
+from prefmill.schemas import PrefmillError
+
+EXIT_ERROR = 2
+EXIT_JOB_FAILED = 1
+
+
+def format_rows(columns: list[str], rows: list[Sequence[Any]], fmt: str) -> str:
+    """Rows as an aligned text table, CSV or JSON (a list of objects).
+
+    >>> print(format_rows(["a", "b"], [(1, "x")], "table"))
+    a  b
+    -  -
+    1  x
+    """
+    def cell(value: Any) -> Any:
+        if isinstance(value, datetime):
+            return value.isoformat()
+        return value
+
+    if fmt == "json":
+        return json.dumps([{c: cell(v) for c, v in zip(columns, row)} for row in rows], indent=2, default=str)
+    if fmt == "csv":
+        buffer = io.StringIO()
+        writer = csv.writer(buffer)
+        writer.writerow(columns)
+        writer.writerows([[cell(v) for v in row] for row in rows])
+        return buffer.getvalue().rstrip("\n")
+    text = [[str(c) for c in columns]] + [["" if v is None else str(cell(v)) for v in row] for row in rows]
+    widths = [max(len(r[i]) for r in text) for i in range(len(columns))]
+    lines = ["  ".join(v.ljust(w) for v, w in zip(r, widths)).rstrip() for r in text]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def _cmd_validate(args: argparse.Namespace) -> int:
+    from prefmill.pipelines.config import load_config
+
+    config = load_config(args.config)
+    print(f"{args.config}: valid (config hash {config.data_hash()}, input {config.input.path}, "
+          f"output {config.output.uri})")
+    return 0
+
+
+def _cmd_run(args: argparse.Namespace, beam_args: list[str]) -> int:
+    from prefmill.pipelines.config import load_config
+    from prefmill.pipelines.launcher import PipelineFailedError, run_config
+
+    config = load_config(args.config)
+    try:
+        summary = run_config(config, output=args.output, beam_args=beam_args, progress=not args.no_progress)
+    except PipelineFailedError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_JOB_FAILED
+    print(summary.render())
+    return 0
+
+
+def _cmd_versions(args: argparse.Namespace) -> int:
+    from prefmill.transforms.dataset import DatasetPaths, list_versions
+    from prefmill.transforms.dataset.layout import PAIRS
+
+    versions = list_versions(DatasetPaths.of(args.uri).table(PAIRS))
+    columns = ["version", "time", "run_id", "config_hash", "rows", "parent", "operation", "schema_version"]
+    rows = [(v.version, v.timestamp.strftime("%Y-%m-%d %H:%M:%S"), v.run_id, v.config_hash, v.rows, v.parent,
+             v.operation, v.metadata.get("schema_version")) for v in versions]
+    print(format_rows(columns, rows, args.format))
+    return 0
+
+
+def _cmd_sql(args: argparse.Namespace) -> int:
+    from prefmill.transforms.dataset import run_query
+
+    if (args.query is None) == (args.file is None):
+        raise PrefmillError("give either a QUERY or --file FILE with the query")
+    sql = args.query
+    if args.file is not None:
+        with open(args.file, encoding="utf-8") as handle:
+            sql = handle.read()
+    columns, rows = run_query(args.uri, sql, version=args.version)
+    print(format_rows(columns, rows, args.format))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="prefmill", description="Curate preference datasets with Apache Beam.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", help="run a pipeline config and commit a new dataset version",
+                         description="Unrecognised options are passed to Beam (e.g. --runner DataflowRunner).")
+    run.add_argument("config")
+    run.add_argument("--output", help="dataset URI (overrides output.uri in the config)")
+    run.add_argument("--no-progress", action="store_true", help="do not print live progress lines")
+
+    validate = sub.add_parser("validate", help="check a config without running anything")
+    validate.add_argument("config")
+
+    versions = sub.add_parser("versions", help="list the versions of a dataset")
+    versions.add_argument("uri")
+    versions.add_argument("--format", choices=["table", "csv", "json"], default="table")
+
+    sql = sub.add_parser("sql", help="query a dataset version with DuckDB (tables: pairs, dead_letters)")
+    sql.add_argument("uri")
+    sql.add_argument("query", nargs="?", help="SQL text; or use --file")
+    sql.add_argument("--file", help="read the query from this file")
+    sql.add_argument("--version", type=int, help="dataset version (default: latest)")
+    sql.add_argument("--format", choices=["table", "csv", "json"], default="table")
+    return parser
+
+
+def main(argv: Optional[list[str]] = None) -> int:
+    parser = build_parser()
+    args, extra = parser.parse_known_args(argv)
+    if extra and args.command != "run":
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    try:
+        if args.command == "run":
+            return _cmd_run(args, extra)
+        return {"validate": _cmd_validate, "versions": _cmd_versions, "sql": _cmd_sql}[args.command](args)
+    except PrefmillError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,141 @@
+"""The run configuration: one YAML file, validated by these pydantic models before any work starts.
+
+Each stage owns its config model (next to its code in transforms/); this module groups them under the
+keys a user writes. An unknown or misspelled key, a wrong type or a missing input file fails here with
+the key's full path and the fix.
+"""
+
+from __future__ import annotations
+
+import difflib
+import glob
+import hashlib
+import json
+import os
+from pathlib import Path
+from typing import Any, Literal, Optional
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from prefmill.schemas import ConfigError
+from prefmill.transforms.dataset.layout import is_remote
+from prefmill.transforms.generate import GenerateConfig
+from prefmill.transforms.pairs import PairsConfig
+from prefmill.transforms.read import InputConfig
+from prefmill.transforms.verify import VerifyConfig
+
+
+class OutputConfig(BaseModel):
+    """Where the dataset lives."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    uri: str = Field(description="dataset path or bucket URI; each run adds one version (override: --output)")
+    mode: Literal["overwrite", "append"] = Field(
+        "overwrite",
+        description="overwrite: each version holds exactly one run's pairs; append: a version adds to the previous one",
+    )
+    rows_per_file: int = Field(100_000, gt=0, description="rows per Parquet part file")
+
+
+class RunnerConfig(BaseModel):
+    """Local execution (ignored by remote runners such as Dataflow)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    direct_num_workers: int = Field(1, ge=0, description="local worker count; 0 uses every core")
+    direct_running_mode: Literal["in_memory", "multi_threading", "multi_processing"] = Field(
+        "in_memory", description="how local workers run; multi_processing uses several cores"
+    )
+
+
+class PrefmillConfig(BaseModel):
+    """A whole run: input -> generate -> verify -> pairs -> output."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field("prefmill-run", description="a label for the run, stored in commit metadata")
+    input: InputConfig
+    generate: GenerateConfig = Field(default_factory=GenerateConfig)
+    verify: VerifyConfig = Field(default_factory=VerifyConfig)
+    pairs: PairsConfig = Field(default_factory=PairsConfig)
+    output: OutputConfig
+    runner: RunnerConfig = Field(default_factory=RunnerConfig)
+
+    def data_hash(self) -> str:
+        """Hash of everything that shapes the data (not where it goes or how it runs locally)."""
+        body = self.model_dump(mode="json", exclude={"output", "runner", "name"})
+        return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def _model_at(loc: tuple) -> Optional[type[BaseModel]]:
+    model: Any = PrefmillConfig
+    for part in loc:
+        if not (isinstance(model, type) and issubclass(model, BaseModel)) or part not in model.model_fields:
+            return None
+        annotation = model.model_fields[part].annotation
+        model = annotation
+    return model if isinstance(model, type) and issubclass(model, BaseModel) else None
+
+
+def _explain(err: dict) -> str:
+    loc = tuple(err["loc"])
+    path = ".".join(str(p) for p in loc) or "(top level)"
+    kind = err["type"]
+    if kind == "extra_forbidden":
+        parent = _model_at(loc[:-1])
+        known = sorted(parent.model_fields) if parent else []
+        guess = difflib.get_close_matches(str(loc[-1]), known, n=1)
+        hint = f" Did you mean '{guess[0]}'?" if guess else ""
+        return f"{path}: unknown key.{hint} Known keys here: {', '.join(known)}."
+    if kind == "missing":
+        parent = _model_at(loc[:-1])
+        help_text = ""
+        if parent is not None and loc[-1] in parent.model_fields:
+            help_text = parent.model_fields[loc[-1]].description or ""
+        return f"{path}: required key is missing. Add it ({help_text})." if help_text else f"{path}: required key is missing."
+    got = err.get("input")
+    shown = json.dumps(got, default=str) if not isinstance(got, dict) else "a mapping"
+    return f"{path}: {err['msg']} (got {shown[:80]})."
+
+
+def validate_config(data: Any, source: str = "config") -> PrefmillConfig:
+    if not isinstance(data, dict):
+        raise ConfigError(f"{source}: the top level must be a mapping of keys (input, output, ...), got {type(data).__name__}")
+    try:
+        config = PrefmillConfig.model_validate(data)
+    except ValidationError as exc:
+        lines = [_explain(err) for err in exc.errors()]
+        raise ConfigError(f"{source} is invalid:\n  - " + "\n  - ".join(lines)) from None
+    _check_input_exists(config.input, source)
+    return config
+
+
+def _check_input_exists(cfg: InputConfig, source: str) -> None:
+    if is_remote(cfg.path):
+        return
+    if cfg.format == "hf" and not os.path.exists(cfg.path):
+        return  # a hub dataset name: resolved by datasets at run time
+    looks_local = os.path.sep in cfg.path or cfg.path.startswith(".") or Path(cfg.path).suffix != ""
+    if cfg.format == "auto" and not looks_local and not os.path.exists(cfg.path):
+        return  # e.g. "org/dataset": a hub name for datasets.load_dataset
+    if not glob.glob(cfg.path):
+        raise ConfigError(
+            f"{source}: input.path: no file matches '{cfg.path}' (relative paths resolve against the current "
+            f"directory, {os.getcwd()}). Fix the path, or run prefmill from the folder it is relative to."
+        )
+
+
+def load_config(path: str | os.PathLike) -> PrefmillConfig:
+    """Read and validate a YAML config file."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"config file not found: {path}")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path} is not valid YAML: {exc}") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path} is not UTF-8 text: {exc}") from None
+    return validate_config(data, source=str(path))

@@ -1,0 +1,169 @@
+"""Run a config end to end: recover unfinished commits, run the Beam job, commit one dataset version.
+
+Order of events, and why:
+1. Any earlier run of this dataset that finished its job but not its commit (the launcher was killed
+   between job and commit) is committed first, from its saved plan. Commits are idempotent per run id.
+2. The Beam job runs. Workers write Parquet parts and a manifest of them; nothing is visible yet.
+3. Only when the job succeeded: a commit plan (parts + metadata) is saved, then the dead letters and the
+   pairs are committed, each as one Delta version, pairs last so its metadata can name the dead-letter
+   version. The summary file written last marks the run done.
+A job that fails commits nothing; the previous version stays the latest.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import time
+from datetime import datetime, timezone
+from typing import Optional
+
+import apache_beam as beam
+from apache_beam.io.filesystems import FileSystems
+from apache_beam.options.pipeline_options import DirectOptions, PipelineOptions, StandardOptions
+from apache_beam.runners.runner import PipelineState
+
+from prefmill.pipelines.build import STAGES, RunContext, build_pipeline
+from prefmill.pipelines.config import PrefmillConfig
+from prefmill.pipelines.summary import RunSummary, counters_from_result, stage_counts
+from prefmill.schemas import SCHEMA_VERSION, DeadLetter, PreferencePair, PrefmillError
+from prefmill.transforms.dataset import DatasetPaths, commit_run_files
+from prefmill.transforms.dataset.layout import DEAD_LETTERS, PAIRS
+from prefmill.transforms.dataset.writer import read_manifest
+from prefmill.transforms.progress import ENV_FLAG
+
+LOCAL_RUNNERS = {"FnApiRunner", "DirectRunner", "BundleBasedDirectRunner"}
+PLAN_FILE = "commit-plan.json"
+SUMMARY_FILE = "summary.json"
+
+
+class PipelineFailedError(PrefmillError):
+    """The Beam job did not finish successfully; nothing was committed."""
+
+
+def new_run_id() -> str:
+    return datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ") + "-" + secrets.token_hex(3)
+
+
+def _write_json(path: str, data: dict) -> None:
+    with FileSystems.create(path) as handle:
+        handle.write(json.dumps(data, indent=2, sort_keys=True, default=str).encode("utf-8"))
+
+
+def _read_json(path: str) -> dict:
+    with FileSystems.open(path) as handle:
+        return json.loads(handle.read().decode("utf-8"))
+
+
+def _make_pipeline(config: PrefmillConfig, beam_args: list[str]) -> tuple[beam.Pipeline, str]:
+    options = PipelineOptions(beam_args)
+    runner_name = options.view_as(StandardOptions).runner
+    if runner_name is None or runner_name in LOCAL_RUNNERS:
+        # Beam's DirectRunner first tries Prism, which downloads a binary: run FnApiRunner explicitly.
+        from apache_beam.runners.portability.fn_api_runner import FnApiRunner
+
+        direct = options.view_as(DirectOptions)
+        given = " ".join(beam_args)
+        if "direct_num_workers" not in given:
+            direct.direct_num_workers = config.runner.direct_num_workers
+        if "direct_running_mode" not in given:
+            direct.direct_running_mode = config.runner.direct_running_mode
+        label = f"FnApiRunner, {direct.direct_running_mode}, {direct.direct_num_workers or os.cpu_count()} worker(s)"
+        return beam.Pipeline(runner=FnApiRunner(), options=options), label
+    return beam.Pipeline(options=options), runner_name
+
+
+def _commit_plan(paths: DatasetPaths, plan: dict) -> tuple[int, int]:
+    run_id = plan["run_id"]
+    dead_version, _ = commit_run_files(
+        paths.table(DEAD_LETTERS), plan["files"][DEAD_LETTERS], DeadLetter, run_id=run_id,
+        metadata={**plan["metadata"], "rows": plan["rows"][DEAD_LETTERS]}, mode=plan["mode"],
+    )
+    pairs_version, _ = commit_run_files(
+        paths.table(PAIRS), plan["files"][PAIRS], PreferencePair, run_id=run_id,
+        metadata={**plan["metadata"], "rows": plan["rows"][PAIRS], "dead_letters_version": dead_version},
+        mode=plan["mode"],
+    )
+    return pairs_version, dead_version
+
+
+def recover_unfinished(paths: DatasetPaths) -> list[RunSummary]:
+    """Commit runs whose job finished but whose commit did not (their plan exists, their summary not)."""
+    recovered = []
+    pattern = FileSystems.join(paths.runs_root(), "*", PLAN_FILE)
+    for match in FileSystems.match([pattern])[0].metadata_list:
+        run_dir = match.path[: -len(PLAN_FILE) - 1]
+        if FileSystems.exists(FileSystems.join(run_dir, SUMMARY_FILE)):
+            continue
+        plan = _read_json(match.path)
+        pairs_version, dead_version = _commit_plan(paths, plan)
+        summary = RunSummary.model_validate({**plan["summary"], "pairs_version": pairs_version,
+                                             "dead_letters_version": dead_version, "recovered": True})
+        _write_json(FileSystems.join(run_dir, SUMMARY_FILE), summary.model_dump(mode="json"))
+        recovered.append(summary)
+    return recovered
+
+
+def _models_in(paths: DatasetPaths, files: list[dict]) -> list[str]:
+    if not files:
+        return []
+    import pyarrow.dataset as ds
+
+    dataset = ds.dataset([paths.table(PAIRS) + "/" + f["path"] for f in files], format="parquet")
+    table = dataset.to_table(columns=["chosen_model", "rejected_model"])
+    return sorted(set(table.column("chosen_model").to_pylist()) | set(table.column("rejected_model").to_pylist()))
+
+
+def run_config(config: PrefmillConfig, *, output: Optional[str] = None, beam_args: Optional[list[str]] = None,
+               progress: bool = True) -> RunSummary:
+    """Run one config and commit its dataset version; returns the run summary."""
+    beam_args = list(beam_args or [])
+    paths = DatasetPaths.of(output or config.output.uri)
+    for summary in recover_unfinished(paths):
+        print(f"recovered run {summary.run_id}: committed as pairs version {summary.pairs_version}")
+
+    ctx = RunContext(run_id=new_run_id(), config_hash=config.data_hash(), paths=paths)
+    pipeline, runner_label = _make_pipeline(config, beam_args)
+    build_pipeline(pipeline, config, ctx)
+
+    started = time.monotonic()
+    previous = os.environ.get(ENV_FLAG)
+    if progress:
+        os.environ[ENV_FLAG] = "1"
+    try:
+        result = pipeline.run()
+        state = result.wait_until_finish()
+    finally:
+        if progress:
+            if previous is None:
+                os.environ.pop(ENV_FLAG, None)
+            else:
+                os.environ[ENV_FLAG] = previous
+    if state != PipelineState.DONE:
+        raise PipelineFailedError(f"the Beam job ended in state {state}; nothing was committed")
+    seconds = time.monotonic() - started
+
+    counters = counters_from_result(result)
+    files = {table: read_manifest(paths.manifest(ctx.run_id, table)) for table in (PAIRS, DEAD_LETTERS)}
+    rows = {table: sum(f["rows"] for f in files[table]) for table in files}
+    summary = RunSummary(
+        run_id=ctx.run_id, config_hash=ctx.config_hash, uri=paths.uri, runner=runner_label, seconds=seconds,
+        stages=stage_counts(counters, STAGES), pairs_written=rows[PAIRS], dead_letters_written=rows[DEAD_LETTERS],
+    )
+    metadata = {
+        "run_id": ctx.run_id,
+        "config_hash": ctx.config_hash,
+        "schema_version": SCHEMA_VERSION,
+        "name": config.name,
+        "models": _models_in(paths, files[PAIRS]),
+        "rows_in": summary.rows_in,
+        "stages": {s.name: s.model_dump(exclude={"name"}) for s in summary.stages},
+    }
+    plan = {"run_id": ctx.run_id, "mode": config.output.mode, "files": files, "rows": rows, "metadata": metadata,
+            "summary": summary.model_dump(mode="json")}
+    run_dir = paths.run_dir(ctx.run_id)
+    _write_json(FileSystems.join(run_dir, PLAN_FILE), plan)
+    summary.pairs_version, summary.dead_letters_version = _commit_plan(paths, plan)
+    _write_json(FileSystems.join(run_dir, SUMMARY_FILE), summary.model_dump(mode="json"))
+    return summary

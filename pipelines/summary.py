@@ -1,0 +1,110 @@
+"""The run summary: rows in, out and dead-lettered per stage, time, and the dataset version written."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any, Optional
+
+from pydantic import BaseModel, Field
+
+from prefmill.transforms.base import METRIC_PREFIX
+
+
+class StageCounts(BaseModel):
+    name: str
+    rows_in: int = 0
+    rows_out: int = 0
+    dead: int = 0
+    emitted: int = 0
+    dead_letters: int = 0
+    reasons: dict[str, int] = Field(default_factory=dict)
+    extra: dict[str, int] = Field(default_factory=dict)
+
+    @property
+    def balanced(self) -> bool:
+        return self.rows_in == self.rows_out + self.dead
+
+
+class RunSummary(BaseModel):
+    run_id: str
+    config_hash: str
+    uri: str
+    runner: str
+    seconds: float
+    stages: list[StageCounts]
+    pairs_written: int
+    dead_letters_written: int
+    pairs_version: Optional[int] = None
+    dead_letters_version: Optional[int] = None
+    recovered: bool = False
+
+    def stage(self, name: str) -> StageCounts:
+        for stage in self.stages:
+            if stage.name == name:
+                return stage
+        return StageCounts(name=name)
+
+    @property
+    def rows_in(self) -> int:
+        return self.stages[0].rows_in if self.stages else 0
+
+    @property
+    def rows_out(self) -> int:
+        return self.stages[-1].rows_out if self.stages else 0
+
+    @property
+    def rows_dead(self) -> int:
+        return sum(s.dead for s in self.stages)
+
+    @property
+    def balanced(self) -> bool:
+        return self.rows_in == self.rows_out + self.rows_dead and all(s.balanced for s in self.stages)
+
+    def render(self) -> str:
+        head = f"{'stage':<10}{'in':>9}{'out':>9}{'dead':>9}{'emitted':>9}  dead-letter reasons"
+        lines = [f"prefmill run {self.run_id}  ({self.runner}, {self.seconds:.1f}s, config {self.config_hash})", head]
+        for s in self.stages:
+            reasons = ", ".join(f"{k} {v}" for k, v in sorted(s.reasons.items())) or "-"
+            lines.append(f"{s.name:<10}{s.rows_in:>9,}{s.rows_out:>9,}{s.dead:>9,}{s.emitted:>9,}  {reasons}")
+        verdict = "balanced" if self.balanced else "NOT BALANCED: rows were lost, please report this"
+        lines.append(
+            f"rows in {self.rows_in:,} = rows out {self.rows_out:,} + dead-lettered {self.rows_dead:,} ({verdict})"
+        )
+        lines.append(f"pairs written {self.pairs_written:,}; dead-letter rows {self.dead_letters_written:,}")
+        lines.append(
+            f"dataset {self.uri}: pairs version {self.pairs_version}, dead_letters version {self.dead_letters_version}"
+        )
+        return "\n".join(lines)
+
+
+def stage_counts(counters: dict[tuple[str, str], int], stage_names: tuple[str, ...]) -> list[StageCounts]:
+    """Beam counters {(namespace, name): value} -> per-stage counts in pipeline order."""
+    by_stage: dict[str, dict[str, int]] = defaultdict(dict)
+    for (namespace, name), value in counters.items():
+        if namespace.startswith(METRIC_PREFIX):
+            by_stage[namespace[len(METRIC_PREFIX):]][name] = value
+    out = []
+    for name in stage_names:
+        c = by_stage.get(name, {})
+        out.append(StageCounts(
+            name=name,
+            rows_in=c.get("in", 0),
+            rows_out=c.get("out", 0),
+            dead=c.get("dead", 0),
+            emitted=c.get("emitted", 0),
+            dead_letters=c.get("dead_letters", 0),
+            reasons={k[len("dead_"):]: v for k, v in c.items() if k.startswith("dead_") and k != "dead_letters"},
+            extra={k: v for k, v in c.items()
+                   if k not in {"in", "out", "dead", "emitted", "dead_letters"} and not k.startswith("dead_")},
+        ))
+    return out
+
+
+def counters_from_result(result: Any) -> dict[tuple[str, str], int]:
+    """Sum committed Beam counters across steps (attempted where a runner has no committed values)."""
+    totals: dict[tuple[str, str], int] = defaultdict(int)
+    for metric in result.metrics().query()["counters"]:
+        key = (metric.key.metric.namespace, metric.key.metric.name)
+        value = metric.committed if metric.committed is not None else metric.attempted
+        totals[key] += int(value or 0)
+    return dict(totals)

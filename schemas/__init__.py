@@ -1,0 +1,37 @@
+"""The record contract between stages: pydantic models and the Arrow schemas derived from them."""
+
+from prefmill.schemas.arrow import arrow_schema, from_row, to_row, to_table
+from prefmill.schemas.errors import (
+    CommitConflictError,
+    ConfigError,
+    DatasetError,
+    InputError,
+    PrefmillError,
+    SchemaError,
+)
+from prefmill.schemas.records import (
+    SCHEMA_VERSION,
+    Candidate,
+    CodeTests,
+    Constraint,
+    DeadLetter,
+    ErrorEdit,
+    Message,
+    PreferencePair,
+    Prompt,
+    PromptCandidates,
+    Reference,
+    Routing,
+    Span,
+    StdioCase,
+    TokenUsage,
+    Verdict,
+    stable_id,
+)
+
+__all__ = [
+    "SCHEMA_VERSION", "Candidate", "CodeTests", "CommitConflictError", "ConfigError", "Constraint",
+    "DatasetError", "DeadLetter", "ErrorEdit", "InputError", "Message", "PreferencePair", "PrefmillError",
+    "Prompt", "PromptCandidates", "Reference", "Routing", "SchemaError", "Span", "StdioCase", "TokenUsage",
+    "Verdict", "arrow_schema", "from_row", "stable_id", "to_row", "to_table",
+]

@@ -1,0 +1,212 @@
+"""The record contract between stages.
+
+Every stage reads and writes these models; the Arrow schemas of the dataset tables are derived from them
+(see `prefmill.schemas.arrow`), so a column is declared once, here. Column names follow TRL's
+conversational preference format (`prompt`, `chosen`, `rejected` as message lists, `margin`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime, timezone
+from typing import Any, Literal, Optional
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+# Bump when a column is added, removed or changes meaning; stored in the commit metadata of every version.
+SCHEMA_VERSION = "1"
+
+Domain = Literal["math", "code", "instruction", "chat"]
+Role = Literal["system", "user", "assistant", "tool"]
+PairSource = Literal["verified", "judged", "delta", "self_edit", "sampled"]
+LabelSource = Literal["verifier", "ai", "human"]
+
+
+class Record(BaseModel):
+    """Base of every record: unknown keys are errors, values are validated on assignment."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+def stable_id(*parts: object) -> str:
+    """A short, stable hash of the parts; the same parts always give the same id.
+
+    >>> stable_id("p1", "model-a", 0) == stable_id("p1", "model-a", 0)
+    True
+    >>> len(stable_id("x"))
+    24
+    """
+    digest = hashlib.sha256("\x1f".join(str(p) for p in parts).encode("utf-8")).hexdigest()
+    return digest[:24]
+
+
+class Message(Record):
+    role: Role
+    content: str
+
+
+class StdioCase(Record):
+    """One stdin/stdout test of a program."""
+
+    input: str = ""
+    output: str
+
+
+class CodeTests(Record):
+    """Unit tests of a code prompt, as stored in its reference."""
+
+    asserts: list[str] = Field(default_factory=list, description="assert statements or test functions")
+    stdio: list[StdioCase] = Field(default_factory=list, description="stdin -> expected stdout cases")
+    entry_point: Optional[str] = Field(None, description="function the tests call, when there is one")
+
+
+class Constraint(Record):
+    """One verifiable instruction constraint: a kind and its arguments (IFEval style)."""
+
+    kind: str
+    args: dict[str, Any] = Field(default_factory=dict)
+
+
+class Reference(Record):
+    """What a verifier checks a response against. All parts are optional; chat prompts have none."""
+
+    answer: Optional[str] = None
+    tests: Optional[CodeTests] = None
+    constraints: Optional[list[Constraint]] = None
+
+
+class Prompt(Record):
+    id: str
+    messages: list[Message]
+    domain: Domain = "chat"
+    reference: Optional[Reference] = None
+    source: Optional[str] = None
+    metadata: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("messages")
+    @classmethod
+    def _has_user_turn(cls, messages: list[Message]) -> list[Message]:
+        if not messages:
+            raise ValueError("a prompt needs at least one message")
+        if not any(m.role == "user" and m.content.strip() for m in messages):
+            raise ValueError("a prompt needs a non-empty user message")
+        return messages
+
+    @property
+    def question(self) -> str:
+        """The last user turn: what verifiers, editors and judges read as 'the question'."""
+        return next(m.content for m in reversed(self.messages) if m.role == "user")
+
+
+class TokenUsage(Record):
+    prompt_tokens: Optional[int] = None
+    completion_tokens: Optional[int] = None
+
+
+class Verdict(Record):
+    """The verifiable reward of one response.
+
+    `passed` is None when nothing could be checked (no reference, no verifier for the domain).
+    """
+
+    passed: Optional[bool]
+    score: float = Field(ge=0.0, le=1.0)
+    reason: str = Field(description="reason code, e.g. correct, wrong_answer, no_answer, unverifiable")
+    evidence: str = ""
+    verifier: str = ""
+    extracted: Optional[str] = None
+    expected: Optional[str] = None
+
+
+class Candidate(Record):
+    id: str
+    prompt_id: str
+    model: str
+    text: str
+    sample_index: int = 0
+    sampling_params: dict[str, Any] = Field(default_factory=dict)
+    usage: Optional[TokenUsage] = None
+    finish_reason: Optional[str] = None
+    latency_s: Optional[float] = None
+    metadata: dict[str, Any] = Field(default_factory=dict, description="extra keys of a recorded response")
+    verdict: Optional[Verdict] = None
+
+    @classmethod
+    def make_id(cls, prompt_id: str, model: str, sample_index: int) -> str:
+        return stable_id("candidate", prompt_id, model, sample_index)
+
+
+class PromptCandidates(Record):
+    """A prompt with all its candidate responses: the unit that flows from Generate to BuildPairs."""
+
+    prompt: Prompt
+    candidates: list[Candidate] = Field(default_factory=list)
+
+
+class Routing(Record):
+    decision: Literal["human", "ai"]
+    score: Optional[float] = None
+    policy: str
+
+
+class Span(Record):
+    """A character span of a text, with the text it covers."""
+
+    start: int
+    end: int
+    text: str
+
+
+class ErrorEdit(Record):
+    """What a self-edit (RISE) changed: set on self_edit pairs only."""
+
+    error_type: str
+    step_index: int
+    original_span: Span
+    edited_span: Span
+    token_distance: int
+
+
+def utc_now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class PreferencePair(Record):
+    id: str
+    prompt_id: str
+    domain: Domain
+    prompt: list[Message]
+    chosen: list[Message]
+    rejected: list[Message]
+    chosen_model: str
+    rejected_model: str
+    chosen_score: Optional[float] = None
+    rejected_score: Optional[float] = None
+    pair_source: PairSource
+    margin: Optional[float] = None
+    strength: Optional[int] = Field(None, ge=-3, le=3)
+    rationale: Optional[str] = None
+    label_source: LabelSource
+    routing: Optional[Routing] = None
+    error_edit: Optional[ErrorEdit] = None
+    chosen_candidate_id: Optional[str] = None
+    rejected_candidate_id: Optional[str] = None
+    run_id: str
+    config_hash: str
+    created_at: datetime = Field(default_factory=utc_now)
+
+    @classmethod
+    def make_id(cls, prompt_id: str, chosen_id: str, rejected_id: str, pair_source: str) -> str:
+        return stable_id("pair", prompt_id, chosen_id, rejected_id, pair_source)
+
+
+class DeadLetter(Record):
+    """A record a stage could not process, with the reason code and the original payload."""
+
+    stage: str
+    reason: str
+    record_id: Optional[str] = None
+    payload: str = Field(description="the original record, as JSON text where it could be encoded")
+    error: str = ""
+    run_id: str = ""
+    created_at: datetime = Field(default_factory=utc_now)

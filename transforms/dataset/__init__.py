@@ -1,0 +1,12 @@
+"""The dataset: Parquet parts written by workers, committed by the launcher as one Delta Lake version,
+read back (any version) through pyarrow and DuckDB."""
+
+from prefmill.transforms.dataset.delta import DatasetVersion, commit_run_files, list_versions, version_info
+from prefmill.transforms.dataset.layout import DatasetPaths
+from prefmill.transforms.dataset.query import open_dataset, run_query
+from prefmill.transforms.dataset.writer import WriteTable
+
+__all__ = [
+    "DatasetPaths", "DatasetVersion", "WriteTable", "commit_run_files", "list_versions", "open_dataset",
+    "run_query", "version_info",
+]

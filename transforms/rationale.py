@@ -1,0 +1,29 @@
+"""Verifier-grounded rationales: why chosen beats rejected, in words built from the verifiers' evidence.
+
+Used for every pair a verifier decided, and always when no LLM judge is configured, so a pair never ships
+without its reason (rationale-enriched preference data, RDPO).
+"""
+
+from __future__ import annotations
+
+from prefmill.schemas import Verdict
+
+
+def verifier_rationale(chosen: Verdict, rejected: Verdict) -> str:
+    """One or two sentences naming the concrete evidence on both sides.
+
+    >>> ok = Verdict(passed=True, score=1.0, reason="correct", verifier="math", extracted="42", expected="42")
+    >>> bad = Verdict(passed=False, score=0.0, reason="wrong_answer", verifier="math", extracted="44", expected="42")
+    >>> verifier_rationale(ok, bad)
+    'The chosen response reaches the reference answer 42. The rejected response ends with 44, which differs from the reference 42.'
+    """
+    if chosen.verifier == "math" and rejected.verifier == "math":
+        first = f"The chosen response reaches the reference answer {chosen.expected}."
+        if rejected.reason == "no_answer":
+            second = f"The rejected response states no final answer (the reference is {rejected.expected})."
+        else:
+            second = (f"The rejected response ends with {rejected.extracted}, which differs from the reference "
+                      f"{rejected.expected}.")
+        return f"{first} {second}"
+    return (f"The chosen response passes the {chosen.verifier or 'verifier'} check (score {chosen.score:.2f}: "
+            f"{chosen.evidence}); the rejected one does not (score {rejected.score:.2f}: {rejected.evidence}).")
