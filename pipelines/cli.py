@@ -12,6 +12,7 @@ import argparse
 import csv
 import io
 import json
+import logging
 import sys
 from datetime import datetime
 from typing import Any, Optional, Sequence
@@ -125,7 +126,14 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _quiet_library_logs() -> None:
+    # Beam logs a warning at import when the optional GCP client libraries are absent; users of a local run
+    # do not need it. prefmill's own messages are printed, not logged.
+    logging.getLogger().setLevel(logging.ERROR)
+
+
 def main(argv: Optional[list[str]] = None) -> int:
+    _quiet_library_logs()
     parser = build_parser()
     args, extra = parser.parse_known_args(argv)
     if extra and args.command != "run":
