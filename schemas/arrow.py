@@ -48,7 +48,7 @@ def arrow_type(annotation: Any) -> pa.DataType:
     """The Arrow type of one annotation.
 
     >>> arrow_type(list[str])
-    ListType(list<item: string>)
+    ListType(list<item: string not null>)
     """
     inner, _ = _unwrap_optional(annotation)
     if inner in _SCALARS:

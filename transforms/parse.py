@@ -186,7 +186,22 @@ def parse_row(
     prefmill.transforms.parse.RowError: prompt is empty
     """
     row = decode_row(raw, max_row_bytes)
+    try:
+        return _parse_object(row, fields, default_domain, default_model)
+    except RowError as err:
+        if err.record_id is None:
+            err.record_id = _peek_id(row, fields)  # name the row in its dead letter whenever it has an id
+        raise
 
+
+def _peek_id(row: dict, fields: FieldMap) -> Optional[str]:
+    value = _get(row, fields.id)
+    if isinstance(value, (str, int)) and not isinstance(value, bool) and str(value).strip():
+        return str(value)
+    return None
+
+
+def _parse_object(row: dict, fields: FieldMap, default_domain: str, default_model: str) -> PromptCandidates:
     prompt_value = _get(row, fields.prompt)
     if prompt_value is _MISSING or prompt_value is None:
         raise RowError(MISSING_FIELD, f"row has no '{fields.prompt}' field (input.fields.prompt)")

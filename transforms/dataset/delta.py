@@ -20,6 +20,7 @@ from prefmill.schemas import CommitConflictError, DatasetError, arrow_schema
 
 META_PREFIX = "prefmill."
 TXN_KEY = META_PREFIX + "txn"
+METADATA_KEY = META_PREFIX + "metadata"  # one JSON object: counts, config hash, schema version, models, ...
 
 
 def txn_app_id(run_id: str) -> str:
@@ -57,9 +58,12 @@ def commit_run_files(table_uri: str, files: list[dict], model: type, *, run_id: 
     if mode not in ("overwrite", "append"):
         raise DatasetError(f"unknown commit mode {mode!r}; use overwrite or append")
     app_id = txn_app_id(run_id)
-    custom = {META_PREFIX + k: v if isinstance(v, str) else json.dumps(v, sort_keys=True) for k, v in metadata.items()}
-    custom[TXN_KEY] = app_id
-    custom[META_PREFIX + "mode"] = mode
+    custom = {
+        TXN_KEY: app_id,
+        META_PREFIX + "run_id": run_id,
+        META_PREFIX + "mode": mode,
+        METADATA_KEY: json.dumps(metadata, sort_keys=True, default=str),
+    }
     props = CommitProperties(custom_metadata=custom, app_transactions=[Transaction(app_id, 1)])
     actions = [
         AddAction(f["path"], int(f["bytes"]), {}, int(f["mtime_ms"]), True, json.dumps({"numRecords": f["rows"]}))
@@ -101,17 +105,10 @@ class DatasetVersion:
     metadata: dict[str, Any]
 
 
-def _decode(value: Any) -> Any:
-    if isinstance(value, str):
-        try:
-            return json.loads(value)
-        except json.JSONDecodeError:
-            return value
-    return value
-
-
 def _to_version(entry: dict[str, Any]) -> DatasetVersion:
-    meta = {k[len(META_PREFIX):]: _decode(v) for k, v in entry.items() if k.startswith(META_PREFIX)}
+    meta: dict[str, Any] = json.loads(entry.get(METADATA_KEY) or "{}")
+    meta.update({k[len(META_PREFIX):]: v for k, v in entry.items()
+                 if k.startswith(META_PREFIX) and k != METADATA_KEY})
     version = int(entry["version"])
     rows = meta.get("rows")
     return DatasetVersion(

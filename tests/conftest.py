@@ -1,0 +1,40 @@
+"""Shared fixtures: the repo's paths, and configs that point a real local run at a temp dataset."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from support import REPO, SAMPLE
+
+
+@pytest.fixture(autouse=True)
+def _no_progress(monkeypatch):
+    """Progress lines are for people; tests read the exact counts from the summary instead."""
+    monkeypatch.delenv("PREFMILL_PROGRESS", raising=False)
+
+
+@pytest.fixture
+def make_config(tmp_path):
+    """A validated config for a run over `path`, writing to a fresh dataset under tmp_path."""
+    from prefmill.pipelines.config import validate_config
+
+    def make(path: Path = SAMPLE, **sections):
+        data = {"input": {"path": str(path)}, "output": {"uri": str(tmp_path / "dataset")}}
+        for key, value in sections.items():
+            data[key] = {**data.get(key, {}), **value}
+        return validate_config(data)
+
+    return make
+
+
+@pytest.fixture
+def in_repo(monkeypatch):
+    monkeypatch.chdir(REPO)
+    return REPO
+
+
+def pytest_report_header(config):
+    return f"prefmill tests, cwd {os.getcwd()}"

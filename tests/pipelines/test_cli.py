@@ -1,0 +1,65 @@
+"""The `prefmill` command line, called in-process through its entry function."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+import pytest
+
+from prefmill.pipelines.cli import main
+
+from support import REPO, SAMPLE
+
+
+def write_config(tmp_path, **extra) -> str:
+    path = tmp_path / "run.yaml"
+    lines = [f"input:\n  path: {SAMPLE}\n", f"output:\n  uri: {tmp_path / 'ds'}\n"]
+    lines += [f"{k}:\n" + "".join(f"  {kk}: {vv}\n" for kk, vv in v.items()) for k, v in extra.items()]
+    path.write_text("".join(lines))
+    return str(path)
+
+
+def test_validate_run_versions_sql(tmp_path, capsys):
+    config = write_config(tmp_path)
+    assert main(["validate", config]) == 0
+    assert "valid (config hash" in capsys.readouterr().out
+
+    assert main(["run", config, "--no-progress"]) == 0
+    out = capsys.readouterr().out
+    assert "rows in 64 = rows out 19 + dead-lettered 45 (balanced)" in out
+    assert "pairs version 0" in out
+
+    uri = str(tmp_path / "ds")
+    assert main(["versions", uri, "--format", "json"]) == 0
+    versions = json.loads(capsys.readouterr().out)
+    assert [(v["version"], v["rows"], v["operation"]) for v in versions] == [(0, 38, "CREATE TABLE")]
+
+    assert main(["sql", uri, "SELECT domain, count(*) AS n FROM pairs GROUP BY domain", "--format", "csv"]) == 0
+    assert list(csv.reader(io.StringIO(capsys.readouterr().out))) == [["domain", "n"], ["math", "38"]]
+
+    query_file = tmp_path / "q.sql"
+    query_file.write_text("SELECT count(*) AS dead FROM dead_letters")
+    assert main(["sql", uri, "--file", str(query_file)]) == 0
+    assert capsys.readouterr().out.split() == ["dead", "----", "46"]
+
+
+def test_output_flag_overrides_config_and_beam_options_pass_through(tmp_path, capsys):
+    config = write_config(tmp_path)
+    other = tmp_path / "elsewhere"
+    assert main(["run", config, "--output", str(other), "--no-progress", "--direct_num_workers=1"]) == 0
+    assert f"dataset {other}" in capsys.readouterr().out
+    assert (other / "pairs" / "_delta_log").is_dir() and not (tmp_path / "ds").exists()
+
+
+def test_errors_exit_2_with_a_message(tmp_path, capsys):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(f"input:\n  path: {SAMPLE}\noutput:\n  uri: x\npairs:\n  max_pairs: 3\n")
+    assert main(["run", str(bad)]) == 2
+    assert "pairs.max_pairs: unknown key" in capsys.readouterr().err
+    assert main(["sql", str(tmp_path / "nothing"), "SELECT 1"]) == 2
+    assert "no prefmill dataset" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exited:
+        main(["validate", str(REPO / "pipelines" / "configs" / "quickstart.yaml"), "--bogus"])
+    assert exited.value.code == 2 and "unrecognized arguments: --bogus" in capsys.readouterr().err

@@ -1,0 +1,27 @@
+"""The examples in docstrings are tests too (pure functions document themselves with them)."""
+
+from __future__ import annotations
+
+import doctest
+import importlib
+import pkgutil
+
+import pytest
+
+import prefmill.pipelines
+import prefmill.schemas
+import prefmill.transforms
+
+
+def modules():
+    for package in (prefmill.schemas, prefmill.transforms, prefmill.pipelines):
+        yield package.__name__
+        for info in pkgutil.walk_packages(package.__path__, package.__name__ + "."):
+            yield info.name
+
+
+@pytest.mark.parametrize("name", sorted(set(modules())))
+def test_docstring_examples(name):
+    module = importlib.import_module(name)
+    result = doctest.testmod(module, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
+    assert result.failed == 0
