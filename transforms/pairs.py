@@ -35,22 +35,29 @@ class PairsConfig(BaseModel):
 
     strategies: list[Strategy] = Field(default_factory=lambda: ["verified"], description="pair strategies to apply")
     max_pairs_per_prompt: int = Field(2, gt=0, description="at most this many pairs per prompt")
-    min_score_gap: float = Field(0.5, ge=0.0, le=1.0, description="verified: minimum chosen - rejected score")
+    min_score_gap: float = Field(
+        0.25, ge=0.0, le=1.0,
+        description="verified: minimum chosen - rejected score (code and instruction scores are fractions passed)")
     seed: int = Field(0, description="seed of every random choice")
     verifier_rationale: bool = Field(True, description="write a verifier-grounded rationale on verified pairs")
 
 
 def normalize_text(text: str) -> str:
-    """Whitespace- and case-insensitive form used to drop pairs whose two sides say the same thing.
+    """Whitespace-insensitive form used to drop pairs whose two sides say the same thing. Case is kept:
+    it can be the whole difference (an all-lowercase instruction).
 
-    >>> normalize_text("  The answer\\n is 4. ") == normalize_text("the answer is 4.")
+    >>> normalize_text("  The answer\\n is 4. ") == normalize_text("The answer is 4.")
     True
+    >>> normalize_text("the answer") == normalize_text("The answer")
+    False
     """
-    return re.sub(r"\s+", " ", text).strip().lower()
+    return re.sub(r"\s+", " ", text).strip()
 
 
 def strength_from_margin(margin: float) -> int:
-    """>>> [strength_from_margin(m) for m in (1.0, 0.5, 0.2)]
+    """Strength (HelpSteer2-Preference scale, chosen side positive) of a verifier margin in [0, 1].
+
+    >>> [strength_from_margin(m) for m in (1.0, 0.5, 0.2)]
     [3, 2, 1]
     """
     return 3 if margin >= 0.75 else 2 if margin >= 0.4 else 1

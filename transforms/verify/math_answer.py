@@ -70,7 +70,8 @@ def extract_answer(text: str, fallback: Fallback = "last_number") -> tuple[Optio
     return None, "none"
 
 
-_LATEX_NOISE = re.compile(r"\\(?:left|right|,|;|!|\s|displaystyle|text\s*\{[^}]*\}|mathrm\s*\{[^}]*\}|mbox\s*\{[^}]*\})")
+_LATEX_NOISE = re.compile(r"\\(?:left|right|,|;|!|\s|displaystyle)")
+_TEXT_MACRO = re.compile(r"\\(?:text|mathrm|textbf|mbox|operatorname)\s*\{([^{}]*)\}")
 _FRAC = re.compile(r"\\[dt]?frac\s*\{([^{}]+)\}\s*\{([^{}]+)\}")
 _UNITS = re.compile(
     r"\b(?:dollars?|cents?|units?|meters?|metres?|cm|km|kg|grams?|g|hours?|minutes?|seconds?|days?|"
@@ -89,6 +90,7 @@ def normalize_answer(answer: str) -> str:
     """
     s = answer.strip().replace("\u2212", "-").replace("\u2013", "-")
     s = s.replace("{,}", "").replace("\\$", "").replace("$", "").replace("\\%", "%")
+    s = _TEXT_MACRO.sub(r"\1", s)
     s = _LATEX_NOISE.sub("", s)
     s = _UNITS.sub("", s)
     s = re.sub(r"\^\s*\{?\\circ\}?|°", "", s)
@@ -100,6 +102,7 @@ def normalize_answer(answer: str) -> str:
 
 _MIXED = re.compile(r"^(-?\d+)\s+(\d+)/(\d+)$")
 _PLAIN = re.compile(r"^[-+]?(?:\d+(?:,\d{3})*|\d*)(?:\.\d+)?(?:[eE][-+]?\d+)?$")
+_BARE_POW10 = re.compile(r"^10\^\{?([-+]?\d+)\}?$")
 _POW10 = re.compile(r"^([-+]?[\d.]+)\s*(?:\\times|x|\*|×)\s*10\^\{?([-+]?\d+)\}?$")
 
 
@@ -121,12 +124,15 @@ def to_number(text: str) -> Optional[Fraction]:
     value: Optional[Fraction] = None
     mixed = _MIXED.match(s)
     pow10 = _POW10.match(s)
+    bare_pow10 = _BARE_POW10.match(s)
     try:
         if mixed:
             whole, num, den = (int(g) for g in mixed.groups())
             value = Fraction(abs(whole) * den + num, den) * (-1 if whole < 0 else 1)
         elif pow10:
             value = Fraction(pow10.group(1)) * Fraction(10) ** int(pow10.group(2))
+        elif bare_pow10:
+            value = Fraction(10) ** int(bare_pow10.group(1))
         elif "/" in s and s.count("/") == 1:
             num, den = s.split("/")
             if _PLAIN.match(num) and _PLAIN.match(den) and num and den:
@@ -140,27 +146,101 @@ def to_number(text: str) -> Optional[Fraction]:
     return value
 
 
+_CHOICE = re.compile(r"^\(?([A-Ea-e])\)?(?:[.:)]|\s|$)")
+_OPTION = re.compile(r"^(?:option|choice)\s+\(?([A-Ea-e])\)?", re.IGNORECASE)
+_SYMBOLIC_HINT = re.compile(r"[A-Za-z\\^{}()\[\]]")
+
+
+def _choice(text: str) -> Optional[str]:
+    text = text.strip()
+    match = _OPTION.match(text) or _CHOICE.match(text)
+    return match.group(1).upper() if match else None
+
+
+def _split_top_level(text: str) -> list[str]:
+    """Split on commas (and ' and ') outside brackets: '1, 2 and 3' -> ['1', '2', '3']."""
+    parts, depth, current = [], 0, []
+    for ch in text.replace(" and ", ","):
+        if ch in "([{":
+            depth += 1
+        elif ch in ")]}":
+            depth -= 1
+        if ch == "," and depth == 0:
+            parts.append("".join(current).strip())
+            current = []
+        else:
+            current.append(ch)
+    parts.append("".join(current).strip())
+    return [p for p in parts if p]
+
+
+def _wrapped(text: str) -> bool:
+    t = text.strip()
+    return len(t) > 1 and t[0] in "([{" and t[-1] in ")]}"
+
+
+def match_answer(answer: str, reference: str, checker=None) -> tuple[Optional[bool], str]:
+    """(equal, method). equal is None when it could not be decided (method 'timeout' or 'unparseable').
+
+    Fast paths, no sympy: exact rationals, multiple-choice letters, normalised text, unordered lists.
+    Whatever remains goes to the time-bounded symbolic checker.
+    """
+    a, r = to_number(answer), to_number(reference)
+    if a is not None and r is not None:
+        if a == r:
+            return True, "number"
+        for side, other in ((answer, r), (reference, a)):
+            norm = normalize_answer(side)
+            if norm.endswith("%") and to_number(norm[:-1]) == other:
+                return True, "number"
+        return False, "number"
+    ref_choice = _choice(reference) if len(reference.strip()) <= 3 else None
+    if ref_choice:
+        return _choice(answer) == ref_choice, "choice"
+    na, nr = normalize_answer(answer), normalize_answer(reference)
+    if not na:
+        return False, "text"
+    if na.replace(" ", "").lower() == nr.replace(" ", "").lower():
+        return True, "text"
+    ref_items, ans_items = _split_top_level(nr), _split_top_level(na)
+    if len(ref_items) > 1 and not _wrapped(nr):
+        if len(ans_items) != len(ref_items):
+            return False, "list"
+        remaining = list(ref_items)
+        for item in ans_items:
+            hit = next((ref for ref in remaining if match_answer(item, ref, checker)[0]), None)
+            if hit is None:
+                return False, "list"
+            remaining.remove(hit)
+        return True, "list"
+    if (a is not None or r is not None) and not (_SYMBOLIC_HINT.search(na) or _SYMBOLIC_HINT.search(nr)):
+        return False, "number"  # a number against text with nothing to evaluate: not equal, no sympy needed
+    if checker is None:
+        from prefmill.transforms.verify.symbolic import shared_checker
+
+        checker = shared_checker()
+    equal, status = checker.equal(na, nr)
+    if status == "timeout":
+        return None, "timeout"
+    if equal is None:
+        return False, "unparseable"  # texts differ and neither side parses: not the same answer
+    return equal, "symbolic"
+
+
 def answers_match(answer: str, reference: str) -> bool:
-    """Exact rational comparison when both sides are numbers, else normalised text equality.
+    """True when the answer is equivalent to the reference.
 
     A percentage also matches its bare number ("25%" vs "25"), the way graders of word problems read it.
 
     >>> answers_match("0.5", "\\\\frac{1}{2}"), answers_match("25%", "25"), answers_match("12", "13")
     (True, True, False)
+    >>> answers_match("(B)", "B"), answers_match("3, 1, 2", "1, 2, 3")
+    (True, True)
     """
-    a, r = to_number(answer), to_number(reference)
-    if a is not None and r is not None:
-        if a == r:
-            return True
-        for side, other in ((answer, r), (reference, a)):
-            if normalize_answer(side).endswith("%") and to_number(normalize_answer(side)[:-1]) == other:
-                return True
-        return False
-    na, nr = normalize_answer(answer), normalize_answer(reference)
-    return bool(na) and na.replace(" ", "").lower() == nr.replace(" ", "").lower()
+    return match_answer(answer, reference)[0] is True
 
 
-def verify_math(response: str, reference: str, fallback: Fallback = "last_number") -> Verdict:
+def verify_math(response: str, reference: str, fallback: Fallback = "last_number", checker=None) -> Verdict:
     """Verdict of a math solution against the reference answer.
 
     >>> v = verify_math("3 + 4 = 7, so the answer is 7.", "7")
@@ -176,8 +256,13 @@ def verify_math(response: str, reference: str, fallback: Fallback = "last_number
     if answer is None or not normalize_answer(answer):
         return Verdict(passed=False, score=0.0, reason="no_answer", verifier="math", expected=reference,
                        evidence=f"no final answer found; reference is {reference}")
-    if answers_match(answer, reference):
+    equal, how = match_answer(answer, reference, checker)
+    if equal is None:
+        return Verdict(passed=None, score=0.0, reason="timeout", verifier="math", extracted=answer,
+                       expected=reference, evidence=f"symbolic comparison of {answer} with {reference} timed out")
+    if equal:
         return Verdict(passed=True, score=1.0, reason="correct", verifier="math", extracted=answer,
-                       expected=reference, evidence=f"final answer {answer} ({method}) equals reference {reference}")
+                       expected=reference,
+                       evidence=f"final answer {answer} ({method}) equals reference {reference} ({how})")
     return Verdict(passed=False, score=0.0, reason="wrong_answer", verifier="math", extracted=answer,
                    expected=reference, evidence=f"final answer {answer} ({method}) differs from reference {reference}")

@@ -1,0 +1,3 @@
+# expect: forbidden
+import ctypes
+ctypes.CDLL(None).fork()

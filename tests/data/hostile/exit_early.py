@@ -1,0 +1,3 @@
+# expect: crash
+import sys
+sys.exit(7)

@@ -1,0 +1,3 @@
+# expect: forbidden
+import os, signal
+os.kill(os.getppid(), signal.SIGKILL)

@@ -1,0 +1,2 @@
+# expect: memory
+hog = bytearray(8 * 1024 ** 3)

@@ -1,0 +1,3 @@
+# expect: forbidden
+import socket
+s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)

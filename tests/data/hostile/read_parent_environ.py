@@ -1,0 +1,3 @@
+# expect: forbidden
+import os
+print(open(f"/proc/{os.getppid()}/environ").read())

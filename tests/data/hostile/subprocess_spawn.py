@@ -1,0 +1,3 @@
+# expect: forbidden
+import subprocess
+subprocess.run(["touch", "/tmp/prefmill-hostile-marker"])

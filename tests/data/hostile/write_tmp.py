@@ -1,0 +1,3 @@
+# expect: forbidden
+with open("/tmp/prefmill-hostile-marker", "w") as f:
+    f.write("escaped")
