@@ -25,5 +25,22 @@ def verifier_rationale(chosen: Verdict, rejected: Verdict) -> str:
             second = (f"The rejected response ends with {rejected.extracted}, which differs from the reference "
                       f"{rejected.expected}.")
         return f"{first} {second}"
+    if chosen.verifier == "code" and rejected.verifier == "code":
+        return (f"The chosen program passes its tests ({chosen.evidence}). The rejected program does not "
+                f"({_reason_words(rejected.reason)}): {rejected.evidence}.")
+    if chosen.verifier == "instructions" and rejected.verifier == "instructions":
+        return (f"The chosen response follows every instruction ({chosen.evidence}). The rejected response "
+                f"breaks some: {rejected.evidence}.")
     return (f"The chosen response passes the {chosen.verifier or 'verifier'} check (score {chosen.score:.2f}: "
             f"{chosen.evidence}); the rejected one does not (score {rejected.score:.2f}: {rejected.evidence}).")
+
+
+_REASONS = {
+    "tests_failed": "some tests fail", "no_code": "it contains no code", "crash": "it crashes",
+    "timeout": "it runs out of time", "memory": "it runs out of memory", "output_limit": "it writes too much output",
+    "forbidden": "it attempts forbidden operations",
+}
+
+
+def _reason_words(reason: str) -> str:
+    return _REASONS.get(reason, reason.replace("_", " "))

@@ -28,21 +28,21 @@ def test_validate_run_versions_sql(tmp_path, capsys):
 
     assert main(["run", config, "--no-progress"]) == 0
     out = capsys.readouterr().out
-    assert "rows in 64 = rows out 19 + dead-lettered 45 (balanced)" in out
+    assert "rows in 64 = rows out 47 + dead-lettered 17 (balanced)" in out
     assert "pairs version 0" in out
 
     uri = str(tmp_path / "ds")
     assert main(["versions", uri, "--format", "json"]) == 0
     versions = json.loads(capsys.readouterr().out)
-    assert [(v["version"], v["rows"], v["operation"]) for v in versions] == [(0, 38, "CREATE TABLE")]
+    assert [(v["version"], v["rows"], v["operation"]) for v in versions] == [(0, 94, "CREATE TABLE")]
 
-    assert main(["sql", uri, "SELECT domain, count(*) AS n FROM pairs GROUP BY domain", "--format", "csv"]) == 0
-    assert list(csv.reader(io.StringIO(capsys.readouterr().out))) == [["domain", "n"], ["math", "38"]]
+    assert main(["sql", uri, "SELECT domain, count(*) AS n FROM pairs GROUP BY domain ORDER BY domain", "--format", "csv"]) == 0
+    assert list(csv.reader(io.StringIO(capsys.readouterr().out))) == [["domain", "n"], ["code", "28"], ["instruction", "28"], ["math", "38"]]
 
     query_file = tmp_path / "q.sql"
     query_file.write_text("SELECT count(*) AS dead FROM dead_letters")
     assert main(["sql", uri, "--file", str(query_file)]) == 0
-    assert capsys.readouterr().out.split() == ["dead", "----", "46"]
+    assert capsys.readouterr().out.split() == ["dead", "----", "18"]
 
 
 def test_output_flag_overrides_config_and_beam_options_pass_through(tmp_path, capsys):

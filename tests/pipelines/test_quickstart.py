@@ -27,18 +27,20 @@ def two_runs(tmp_path_factory):
 def test_exact_counts_per_stage(two_runs):
     _, summary, _ = two_runs
     got = {s.name: (s.rows_in, s.rows_out, s.dead, s.emitted, s.reasons) for s in summary.stages}
-    # 64 prompts: 24 math, 14 code, 14 instruction, 12 chat. This build verifies math only.
+    # 64 prompts: 24 math, 14 code, 14 instruction, 12 chat (chat has no verifier: `unverified`).
     # Math: 2 prompts where every response is wrong, 3 where every response is right; the other 19 give
-    # 2 pairs each (max_pairs_per_prompt). One truncated math response is dead-lettered by generate.
+    # 2 pairs each (max_pairs_per_prompt). Every code and instruction prompt has a passing strong response
+    # and at least two failing or passing others: 2 pairs each. 38 + 28 + 28 = 94 pairs.
+    # One truncated math response is dead-lettered by generate.
     assert got == {
         "read": (64, 64, 0, 64, {}),
         "dedupe": (64, 64, 0, 64, {}),
         "generate": (64, 64, 0, 64, {"truncated": 1}),
         "verify": (64, 64, 0, 64, {}),
-        "pairs": (64, 19, 45, 38, {"unverified": 40, "no_passing_candidate": 2, "no_failing_candidate": 3}),
+        "pairs": (64, 47, 17, 94, {"unverified": 12, "no_passing_candidate": 2, "no_failing_candidate": 3}),
     }
-    assert summary.balanced and summary.rows_in == 64 and summary.rows_dead == 45
-    assert (summary.pairs_written, summary.dead_letters_written) == (38, 46)
+    assert summary.balanced and summary.rows_in == 64 and summary.rows_dead == 17
+    assert (summary.pairs_written, summary.dead_letters_written) == (94, 18)
     assert (summary.pairs_version, summary.dead_letters_version) == (0, 0)
 
 
@@ -46,13 +48,13 @@ def test_second_run_writes_version_1_and_version_0_stays_readable(two_runs):
     uri, first, second = two_runs
     assert (second.pairs_version, second.dead_letters_version) == (1, 1)
     count_sql = "SELECT count(*), count(DISTINCT id), min(run_id), max(run_id) FROM pairs"
-    assert run_query(uri, count_sql, version=0)[1] == [(38, 38, first.run_id, first.run_id)]
-    assert run_query(uri, count_sql, version=1)[1] == [(38, 38, second.run_id, second.run_id)]
+    assert run_query(uri, count_sql, version=0)[1] == [(94, 94, first.run_id, first.run_id)]
+    assert run_query(uri, count_sql, version=1)[1] == [(94, 94, second.run_id, second.run_id)]
     ids_v0 = run_query(uri, "SELECT id FROM pairs ORDER BY id", version=0)[1]
     ids_v1 = run_query(uri, "SELECT id FROM pairs ORDER BY id")[1]
     assert ids_v0 == ids_v1  # same config, same pairs: ids are stable across runs
     dead = run_query(uri, "SELECT count(*), min(run_id) FROM dead_letters", version=0)[1]
-    assert dead == [(46, first.run_id)]
+    assert dead == [(18, first.run_id)]
 
 
 def test_pairs_agree_with_the_sample_authors_intent(two_runs):
@@ -62,12 +64,13 @@ def test_pairs_agree_with_the_sample_authors_intent(two_runs):
         row = json.loads(line)
         for c in row["candidates"]:
             intent[(row["id"], c["text"])] = c["intended"]
-    _, rows = run_query(uri, "SELECT prompt_id, chosen[1].content, rejected[1].content, rationale FROM pairs")
-    assert len(rows) == 38
-    for prompt_id, chosen, rejected, rationale in rows:
+    _, rows = run_query(uri, "SELECT prompt_id, domain, chosen[1].content, rejected[1].content, rationale FROM pairs")
+    assert len(rows) == 94
+    evidence = {"math": "reference answer", "code": "tests", "instruction": "follows every instruction"}
+    for prompt_id, domain, chosen, rejected, rationale in rows:
         assert intent[(prompt_id, chosen)] == "correct"
         assert intent[(prompt_id, rejected)] in ("wrong", "off_format")
-        assert "reference answer" in rationale
+        assert evidence[domain] in rationale
 
 
 def test_commit_metadata_records_lineage(two_runs):
@@ -78,8 +81,8 @@ def test_commit_metadata_records_lineage(two_runs):
     assert v0.run_id == first.run_id and v0.config_hash == first.config_hash
     assert v0.metadata["schema_version"] == "1"
     assert v0.metadata["models"] == ["atlas-70b", "birch-8b", "cedar-1b"]
-    assert v0.metadata["stages"]["pairs"]["emitted"] == 38
-    assert v0.rows == 38
+    assert v0.metadata["stages"]["pairs"]["emitted"] == 94
+    assert v0.rows == 94
 
 
 def test_bad_input_run_balances(make_config):

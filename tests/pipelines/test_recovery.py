@@ -24,7 +24,7 @@ def test_finished_job_is_committed_by_the_next_run(make_config, monkeypatch):
     assert summary.pairs_version == 1  # version 0 is the recovered run
     runs = run_query(summary.uri, "SELECT DISTINCT run_id FROM pairs", version=0)[1]
     assert len(runs) == 1 and runs[0][0] != summary.run_id
-    assert run_query(summary.uri, "SELECT count(*) FROM pairs", version=0)[1] == [(38,)]
+    assert run_query(summary.uri, "SELECT count(*) FROM pairs", version=0)[1] == [(94,)]
     # Recovery is idempotent: a third run finds nothing left to recover.
     assert launcher.recover_unfinished(launcher.DatasetPaths.of(summary.uri)) == []
 

@@ -42,7 +42,7 @@ def test_limit_and_seed_make_a_deterministic_choice():
     ((cand("a", False), cand("b", False)), "no_passing_candidate"),
     ((cand("a", True), cand("b", True)), "no_failing_candidate"),
     ((cand("a", True, 0.6), cand("b", False, 0.4)), "below_min_gap"),
-    ((cand("a", True, text="Same  Answer"), cand("b", False, text="same answer")), "identical_texts"),
+    ((cand("a", True, text="Same  Answer\n"), cand("b", False, text="Same Answer")), "identical_texts"),
 ])
 def test_no_pair_reasons(cands, reason):
     assert verified_pairs(group(*cands), PairsConfig()) == ([], reason)

@@ -46,14 +46,14 @@ def test_statements_that_would_change_or_reach_files_fail(dataset, statement):
     with pytest.raises(DatasetError, match="query failed"):
         run_query(dataset, statement.format(root=dataset))
     assert fingerprint(dataset) == before
-    assert run_query(dataset, "SELECT count(*) FROM pairs")[1] == [(38,)]
+    assert run_query(dataset, "SELECT count(*) FROM pairs")[1] == [(94,)]
 
 
 def test_views_in_a_session_are_scratch_only(dataset):
     con, version = open_dataset(dataset)
     con.execute("DROP VIEW pairs")  # drops the session's view, not data
     con.close()
-    assert version == 0 and run_query(dataset, "SELECT count(*) FROM pairs")[1] == [(38,)]
+    assert version == 0 and run_query(dataset, "SELECT count(*) FROM pairs")[1] == [(94,)]
 
 
 def test_unknown_version_is_a_clear_error(dataset):

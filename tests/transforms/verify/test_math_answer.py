@@ -57,3 +57,51 @@ def test_missing_reference_is_unverifiable_not_failed():
 def test_fallback_none_refuses_to_guess():
     assert verify_math("it might be 7", "7", fallback="none").reason == "no_answer"
     assert verify_math("it might be 7", "7").passed is True
+
+
+# Equivalences that need structure or symbols (the symbolic path runs in a helper process).
+@pytest.mark.parametrize("response,reference,expected", [
+    ("\\boxed{\\frac{\\sqrt{2}}{2}}", "\\frac{1}{\\sqrt{2}}", True),
+    ("\\boxed{3\\sqrt{3}}", "\\sqrt{27}", True),
+    ("\\boxed{(x+1)^2}", "x^2+2x+1", True),
+    ("\\boxed{x^2+2x+2}", "(x+1)^2", False),
+    ("\\boxed{2\\pi}", "2\\pi", True),
+    ("\\boxed{6.28}", "2\\pi", False),
+    ("\\boxed{2^{10}}", "1024", True),
+    ("\\boxed{10^{-3}}", "0.001", True),
+    ("\\boxed{3 \\times 10^{5}}", "300000", True),
+    ("\\boxed{[1, 3)}", "[1,3)", True),
+    ("\\boxed{(1, 3)}", "[1,3)", False),
+    ("\\boxed{(-\\infty, 2]}", "(-\\infty,2]", True),
+    ("\\boxed{(3, 2)}", "(2,3)", False),
+    ("\\boxed{\\{3, 1\\}}", "\\{1,3\\}", True),
+    ("\\boxed{x = 2, x = -1}", "-1, 2", True),
+    ("\\boxed{2, 3}", "-1, 2", False),
+    ("The answer is (C).", "C", True),
+    ("The answer is B.", "C", False),
+    ("\\boxed{\\text{Tuesday}}", "Tuesday", True),
+    ("\\boxed{y = 2x + 1}", "2x+1", True),
+    ("\\boxed{\\$12.50}", "12.5", True),
+    ("\\boxed{\\sqrt{x^2}}", "x", False),
+])
+def test_structured_and_symbolic_equivalence(response, reference, expected):
+    verdict = verify_math(response, reference)
+    assert verdict.passed is expected, verdict.evidence
+
+
+def test_pathological_input_gets_a_timeout_verdict_and_the_checker_recovers():
+    import time
+
+    from prefmill.transforms.verify.symbolic import SymbolicChecker
+
+    checker = SymbolicChecker(timeout_s=0.5)
+    try:
+        checker.equal("1", "1")  # start the helper outside the timed part
+        started = time.monotonic()
+        verdict = verify_math("\\boxed{(x+y+1)^{60}}", "x^{60}", checker=checker)
+        assert (verdict.passed, verdict.reason) == (None, "timeout")
+        assert time.monotonic() - started < 3.0
+        assert verify_math("\\boxed{\\sqrt{4}}", "2", checker=SymbolicChecker(timeout_s=5)).passed is True
+        assert checker.equal("\\sqrt{9}", "3") == (True, "ok")  # a fresh helper replaced the killed one
+    finally:
+        checker.close()
