@@ -80,13 +80,19 @@ _UNITS = re.compile(
 )
 
 
+def _frac_to_slash(match: re.Match) -> str:
+    # Keep precedence: \frac{x+2}{2} is (x+2)/2, not x+2/2. Single tokens need no parentheses.
+    parts = [p.strip() for p in match.groups()]
+    return "/".join(p if re.fullmatch(r"-?[\w.]+", p) else f"({p})" for p in parts)
+
+
 def normalize_answer(answer: str) -> str:
     """Canonical text of an answer: no LaTeX spacing/text macros, units, currency, `x =` prefix or trailing dot.
 
     >>> normalize_answer("$1{,}200$ dollars")
     '1200'
-    >>> normalize_answer("x = \\\\dfrac{3}{4}")
-    '3/4'
+    >>> normalize_answer("x = \\\\dfrac{3}{4}"), normalize_answer("\\\\frac{x+2}{2}")
+    ('3/4', '(x+2)/2')
     """
     s = answer.strip().replace("\u2212", "-").replace("\u2013", "-")
     s = s.replace("{,}", "").replace("\\$", "").replace("$", "").replace("\\%", "%")
@@ -94,7 +100,7 @@ def normalize_answer(answer: str) -> str:
     s = _LATEX_NOISE.sub("", s)
     s = _UNITS.sub("", s)
     s = re.sub(r"\^\s*\{?\\circ\}?|°", "", s)
-    s = _FRAC.sub(r"\1/\2", s)
+    s = _FRAC.sub(_frac_to_slash, s)
     s = re.sub(r"^[a-zA-Z]\s*=\s*", "", s.strip())
     s = s.strip().rstrip(".").strip()
     return re.sub(r"\s+", " ", s)

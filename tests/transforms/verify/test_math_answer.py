@@ -83,6 +83,8 @@ def test_fallback_none_refuses_to_guess():
     ("\\boxed{y = 2x + 1}", "2x+1", True),
     ("\\boxed{\\$12.50}", "12.5", True),
     ("\\boxed{\\sqrt{x^2}}", "x", False),
+    ("\\boxed{\\frac{x}{2}+1}", "\\frac{x+2}{2}", True),
+    ("\\boxed{\\frac{x+2}{2}}", "x+1", False),
 ])
 def test_structured_and_symbolic_equivalence(response, reference, expected):
     verdict = verify_math(response, reference)

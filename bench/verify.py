@@ -1,0 +1,123 @@
+"""Verification throughput, measured side by side in one run.
+
+    python bench/verify.py [--math N] [--latex N] [--programs N]
+
+1. Math, one core: verify_math on plain-number answers (boxed, ####, "the answer is", with thousands
+   separators, fractions, percents), beside a bare loop that only does `float(last number) == float(ref)`.
+   Goal: >= 5,000 verdicts/s. Then LaTeX answers that need the symbolic path (radicals, pi, polynomials,
+   sets, intervals), which run in the time-bounded sympy helper.
+2. Code, two cores: trivial programs through the sandbox (2 workers) beside the same programs spawned
+   as bare, unsandboxed `python -c` processes (2 at a time). Goal: ratio >= 1.0.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import re
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+from prefmill.transforms.verify import Sandbox, verify_math
+from prefmill.transforms.verify.symbolic import shared_checker
+
+
+def plain_cases(n: int, seed: int = 0) -> list[tuple[str, str]]:
+    rng = random.Random(seed)
+    cases = []
+    for i in range(n):
+        value = rng.randint(-5000, 50000)
+        right = rng.random() < 0.5
+        shown = value if right else value + rng.choice([-2, -1, 1, 3, 10])
+        style = i % 5
+        if style == 0:
+            text = f"Step 1: add them.\nStep 2: so we get {shown}.\nThe answer is {shown}."
+        elif style == 1:
+            text = f"Working...\n#### {shown:,}"
+        elif style == 2:
+            text = f"Therefore the total is \\boxed{{{shown}}}."
+        elif style == 3:
+            text = f"Half of {2 * shown} is {shown}. Answer: ${shown}"
+        else:
+            text = f"We end with {shown} apples."
+        cases.append((text, str(value)))
+    return cases
+
+
+LATEX = [
+    ("\\boxed{\\frac{\\sqrt{2}}{2}}", "\\frac{1}{\\sqrt{2}}"), ("\\boxed{3\\sqrt{3}}", "\\sqrt{27}"),
+    ("\\boxed{(x+1)^2}", "x^2+2x+1"), ("\\boxed{2\\pi r}", "2 r \\pi"), ("\\boxed{\\{3, 1\\}}", "\\{1,3\\}"),
+    ("\\boxed{[1, 3)}", "[1,3)"), ("\\boxed{\\frac{x}{2}+1}", "\\frac{x+2}{2}"), ("\\boxed{2^{10}}", "1024"),
+    ("\\boxed{\\sqrt{8}}", "2\\sqrt{2}"), ("\\boxed{x^2-1}", "(x-1)(x+1)"),
+]
+
+
+def naive_math(cases: list[tuple[str, str]]) -> int:
+    hits = 0
+    for text, reference in cases:
+        numbers = re.findall(r"-?\d[\d,]*\.?\d*", text)
+        if numbers and float(numbers[-1].replace(",", "")) == float(reference):
+            hits += 1
+    return hits
+
+
+def bench_math(n: int, n_latex: int) -> None:
+    cases = plain_cases(n)
+    started = time.perf_counter()
+    passed = sum(1 for text, ref in cases if verify_math(text, ref).passed)
+    prefmill_s = time.perf_counter() - started
+    started = time.perf_counter()
+    naive_hits = naive_math(cases)
+    naive_s = time.perf_counter() - started
+    rate = n / prefmill_s
+    print(f"math, plain numbers, 1 core: prefmill {rate:,.0f} verdicts/s ({passed} passed) | bare float-compare "
+          f"loop {n / naive_s:,.0f}/s ({naive_hits} hits) | prefmill/bare time ratio {prefmill_s / naive_s:.1f}x | "
+          f"goal >= 5,000/s: {'met' if rate >= 5000 else 'NOT met'}")
+
+    shared_checker().equal("1", "1")  # start the helper outside the timing
+    latex = [LATEX[i % len(LATEX)] for i in range(n_latex)]
+    started = time.perf_counter()
+    passed = sum(1 for text, ref in latex if verify_math(text, ref).passed)
+    seconds = time.perf_counter() - started
+    print(f"math, LaTeX answers (symbolic path), 1 core: {n_latex / seconds:,.0f} verdicts/s "
+          f"({passed}/{n_latex} passed; every case is an equivalence)")
+
+
+def bench_code(n: int, workers: int = 2) -> None:
+    programs = [f"x = {i}\nprint(x * 2)" for i in range(n)]
+    sandbox = Sandbox(workers=workers)
+    sandbox.run("print(0)")  # start the workers outside the timing, as a pipeline does once per process
+    with ThreadPoolExecutor(workers) as pool:
+        list(pool.map(lambda p: sandbox.run(p), programs[:workers]))
+        started = time.perf_counter()
+        outputs = list(pool.map(lambda p: sandbox.run(p).stdout, programs))
+        sandbox_s = time.perf_counter() - started
+
+        def spawn(program: str) -> str:
+            return subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, timeout=30).stdout
+
+        started = time.perf_counter()
+        spawned = list(pool.map(spawn, programs))
+        spawn_s = time.perf_counter() - started
+    sandbox.close()
+    assert outputs == spawned, "sandbox and bare spawn disagree on trivial programs"
+    ratio = spawn_s / sandbox_s
+    print(f"code, trivial programs, {workers} cores: sandbox {n / sandbox_s:,.0f} runs/s | bare `python -c` spawn "
+          f"{n / spawn_s:,.0f} runs/s | ratio sandbox/bare {ratio:.2f} | goal >= 1.0: "
+          f"{'met' if ratio >= 1.0 else 'NOT met'}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--math", type=int, default=20_000)
+    parser.add_argument("--latex", type=int, default=200)
+    parser.add_argument("--programs", type=int, default=300)
+    args = parser.parse_args()
+    bench_math(args.math, args.latex)
+    bench_code(args.programs)
+
+
+if __name__ == "__main__":
+    main()
