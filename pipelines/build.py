@@ -11,7 +11,7 @@ from prefmill.schemas import DeadLetter, PreferencePair
 from prefmill.transforms.base import apply_stage
 from prefmill.transforms.dataset import DatasetPaths, WriteTable
 from prefmill.transforms.dataset.layout import DEAD_LETTERS, PAIRS
-from prefmill.transforms.generate import RecordedCandidates
+from prefmill.transforms.generate import CheckCandidates, GenerateWithModels
 from prefmill.transforms.pairs import BuildPairs
 from prefmill.transforms.read import ReadPrompts
 from prefmill.transforms.verify import Verify
@@ -30,7 +30,13 @@ class RunContext:
 def build_pipeline(pipeline: beam.Pipeline, config: PrefmillConfig, ctx: RunContext) -> None:
     run_id = ctx.run_id
     read = pipeline | "ReadPrompts" >> ReadPrompts(config.input, run_id)
-    generated, generate_dead = apply_stage(read["main"], "Generate", RecordedCandidates(config.generate, run_id))
+    prompts, dead_letters = read["main"], [read["dead_letters"]]
+    if config.generate.mode != "recorded":
+        cache_path = config.generate.cache.path or ctx.paths.join("_prefmill", "cache")
+        sampled = prompts | "GenerateWithModels" >> GenerateWithModels(config.generate, cache_path, run_id)
+        prompts = sampled["main"]
+        dead_letters.append(sampled["dead_letters"])
+    generated, generate_dead = apply_stage(prompts, "CheckCandidates", CheckCandidates(config.generate, run_id))
     verified, verify_dead = apply_stage(generated, "Verify", Verify(config.verify, run_id))
     pairs, pairs_dead = apply_stage(verified, "BuildPairs", BuildPairs(config.pairs, run_id, ctx.config_hash))
 
@@ -38,7 +44,7 @@ def build_pipeline(pipeline: beam.Pipeline, config: PrefmillConfig, ctx: RunCont
     _ = pairs | "WritePairs" >> WriteTable(
         ctx.paths.table(PAIRS), run_id, PreferencePair, ctx.paths.manifest(run_id, PAIRS), rows_per_file
     )
-    dead = (read["dead_letters"], generate_dead, verify_dead, pairs_dead) | "AllDeadLetters" >> beam.Flatten()
+    dead = (*dead_letters, generate_dead, verify_dead, pairs_dead) | "AllDeadLetters" >> beam.Flatten()
     _ = dead | "WriteDeadLetters" >> WriteTable(
         ctx.paths.table(DEAD_LETTERS), run_id, DeadLetter, ctx.paths.manifest(run_id, DEAD_LETTERS), rows_per_file
     )

@@ -65,6 +65,8 @@ def _cmd_run(args: argparse.Namespace, beam_args: list[str]) -> int:
     from prefmill.pipelines.launcher import PipelineFailedError, run_config
 
     config = load_config(args.config)
+    if args.no_cache:
+        config.generate.cache.enabled = False
     try:
         summary = run_config(config, output=args.output, beam_args=beam_args, progress=not args.no_progress)
     except PipelineFailedError as exc:
@@ -109,6 +111,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("config")
     run.add_argument("--output", help="dataset URI (overrides output.uri in the config)")
     run.add_argument("--no-progress", action="store_true", help="do not print live progress lines")
+    run.add_argument("--no-cache", action="store_true", help="ignore the response cache: every LLM request is made")
 
     validate = sub.add_parser("validate", help="check a config without running anything")
     validate.add_argument("config")

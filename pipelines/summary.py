@@ -70,6 +70,10 @@ class RunSummary(BaseModel):
         lines.append(
             f"rows in {self.rows_in:,} = rows out {self.rows_out:,} + dead-lettered {self.rows_dead:,} ({verdict})"
         )
+        generate = self.stage("generate").extra
+        if generate.get("requests") or generate.get("cache_hits") or generate.get("cache_misses"):
+            lines.append(f"LLM requests {generate.get('requests', 0):,}: cache hits {generate.get('cache_hits', 0):,}, "
+                         f"cache misses {generate.get('cache_misses', 0):,}")
         lines.append(f"pairs written {self.pairs_written:,}; dead-letter rows {self.dead_letters_written:,}")
         lines.append(
             f"dataset {self.uri}: pairs version {self.pairs_version}, dead_letters version {self.dead_letters_version}"

@@ -1,23 +1,63 @@
 """Generate: the candidate responses of each prompt.
 
-This slice uses recorded candidates, the responses already present in the input. Each recorded response
-is checked the way a freshly generated one will be: empty text and truncated output (`finish_reason`
-"length") are dead-lettered per candidate with their reason, not silently kept as training data. A prompt
-left with no usable candidate is dead-lettered as `no_candidates`.
+Modes: `recorded` uses the responses present in the input; `models` samples `n` responses per prompt
+from each configured model (one model, a multi-model pool as in Tulu 3, or strong and weak models as in
+Delta Learning); `both` keeps the recorded ones and adds generated ones. One model can be marked
+`policy` (on-policy data: the model being trained). Every LLM call goes through Beam RunInference with a
+prefmill handler and the response cache.
+
+Whatever the source, each candidate is then checked: empty text and truncated output (`finish_reason`
+"length") are dead-lettered per candidate, not silently kept; a request that failed after its retries is
+a dead letter for that prompt and sample, with the status and message; a prompt left with no usable
+candidate is dead-lettered as `no_candidates`.
 """
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, Optional
 
-from pydantic import BaseModel, ConfigDict, Field
+import apache_beam as beam
+from apache_beam.metrics import Metrics
+from apache_beam.ml.inference.base import RunInference
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from prefmill.schemas import PromptCandidates
-from prefmill.transforms.base import Reject, Stage
+from prefmill.schemas import Candidate, DeadLetter, PromptCandidates, TokenUsage, stable_id
+from prefmill.transforms.base import DEAD_LETTERS, METRIC_PREFIX, Reject, Stage, encode_payload
+from prefmill.transforms.llm.base import LLMHandler, LLMRequest, LLMResponse, SamplingParams
+from prefmill.transforms.llm.hf_transformers import TransformersHandler, TransformersOptions
+from prefmill.transforms.llm.openai_compat import OpenAICompatibleHandler, OpenAIOptions
+from prefmill.transforms.llm.vllm_handler import VLLMHandler, VLLMOptions
 
 EMPTY_RESPONSE = "empty_response"
 TRUNCATED = "truncated"
 NO_CANDIDATES = "no_candidates"
+Backend = Literal["openai", "vllm", "transformers"]
+
+
+class ModelSpec(BaseModel):
+    """One model that answers prompts."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(description="label stored in the dataset (chosen_model, rejected_model)")
+    backend: Backend = Field(description="openai (any OpenAI-compatible server) | vllm | transformers")
+    model: str = Field(description="the backend's model id or local path")
+    n: int = Field(1, gt=0, description="samples per prompt")
+    policy: bool = Field(False, description="on-policy: this is the model being trained")
+    sampling: SamplingParams = Field(default_factory=SamplingParams)
+    batch_size: int = Field(64, gt=0, description="requests per RunInference batch")
+    openai: OpenAIOptions = Field(default_factory=OpenAIOptions)
+    vllm: VLLMOptions = Field(default_factory=VLLMOptions)
+    transformers: TransformersOptions = Field(default_factory=TransformersOptions)
+
+
+class CacheConfig(BaseModel):
+    """The response cache."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    enabled: bool = Field(True, description="serve finished requests from the cache (CLI: --no-cache)")
+    path: Optional[str] = Field(None, description="cache location; default <output.uri>/_prefmill/cache")
 
 
 class GenerateConfig(BaseModel):
@@ -25,8 +65,139 @@ class GenerateConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    mode: Literal["recorded"] = Field("recorded", description="recorded: use the responses present in the input")
+    mode: Literal["recorded", "models", "both"] = Field(
+        "recorded", description="recorded: responses in the input; models: sample from `models`; both")
+    models: list[ModelSpec] = Field(default_factory=list, description="models to sample from")
     keep_truncated: bool = Field(False, description="keep responses cut off at the token limit (finish_reason length)")
+    cache: CacheConfig = Field(default_factory=CacheConfig)
+
+    @model_validator(mode="after")
+    def _models_fit_mode(self) -> "GenerateConfig":
+        if self.mode in ("models", "both") and not self.models:
+            raise ValueError(f"generate.mode {self.mode!r} needs at least one entry in generate.models")
+        names = [m.name for m in self.models]
+        if len(names) != len(set(names)):
+            raise ValueError(f"generate.models names must be unique, got {names}")
+        if sum(m.policy for m in self.models) > 1:
+            raise ValueError("at most one model can be the policy (policy: true)")
+        return self
+
+
+def make_handler(spec: ModelSpec, cache_path: Optional[str]) -> LLMHandler:
+    if spec.backend == "openai":
+        return OpenAICompatibleHandler(model_id=spec.model, options=spec.openai, cache_path=cache_path,
+                                       max_batch_size=spec.batch_size)
+    if spec.backend == "vllm":
+        return VLLMHandler(model_id=spec.model, options=spec.vllm, cache_path=cache_path,
+                           max_batch_size=spec.batch_size)
+    return TransformersHandler(model_id=spec.model, options=spec.transformers, cache_path=cache_path,
+                               max_batch_size=spec.batch_size)
+
+
+def requests_for(pc: PromptCandidates, spec: ModelSpec) -> list[LLMRequest]:
+    messages = [m.model_dump() for m in pc.prompt.messages]
+    return [LLMRequest(prompt_id=pc.prompt.id, model=spec.name, messages=messages, params=spec.sampling,
+                       sample_index=i) for i in range(spec.n)]
+
+
+def candidate_from(response: LLMResponse) -> Candidate:
+    request = response.request
+    usage = TokenUsage(prompt_tokens=response.prompt_tokens, completion_tokens=response.completion_tokens)
+    return Candidate(
+        id=stable_id("candidate", request.prompt_id, request.model, request.sample_index, "generated"),
+        prompt_id=request.prompt_id, model=request.model, text=response.text or "",
+        sample_index=request.sample_index, sampling_params=request.params.model_dump(mode="json"), usage=usage,
+        finish_reason=response.finish_reason, latency_s=response.latency_s,
+        metadata={"cached": response.cached, "attempts": response.attempts},
+    )
+
+
+def failure_reason(response: LLMResponse) -> str:
+    """Reason code of a request that failed after its retries.
+
+    >>> failure_reason(LLMResponse(request=None, error="HTTP 429: slow down", status=429))
+    'http_429'
+    >>> failure_reason(LLMResponse(request=None, error="timed out after 5s"))
+    'timeout'
+    """
+    if response.status is not None and response.status != 200:
+        return f"http_{response.status}"
+    error = (response.error or "").lower()
+    for marker, reason in (("timed out", "timeout"), ("connection", "connection_error"),
+                           ("malformed", "malformed_response")):
+        if marker in error:
+            return reason
+    return "llm_error"
+
+
+class _SplitResponses(beam.DoFn):
+    def __init__(self, run_id: str) -> None:
+        self.run_id = run_id
+
+    def process(self, response: LLMResponse):
+        request = response.request
+        Metrics.counter(METRIC_PREFIX + "generate", "requests").inc()
+        if response.ok:
+            yield request.prompt_id, candidate_from(response)
+            return
+        reason = failure_reason(response)
+        Metrics.counter(METRIC_PREFIX + "generate", "dead_letters").inc()
+        Metrics.counter(METRIC_PREFIX + "generate", f"dead_{reason}").inc()
+        yield beam.pvalue.TaggedOutput(DEAD_LETTERS, DeadLetter(
+            stage="generate", reason=reason, record_id=f"{request.prompt_id}/{request.model}/{request.sample_index}",
+            payload=encode_payload({"prompt_id": request.prompt_id, "model": request.model,
+                                    "sample_index": request.sample_index, "messages": request.messages}),
+            error=f"{response.error} (after {response.attempts} attempt(s))", run_id=self.run_id))
+
+
+def _failed_batch(item, run_id: str):
+    batch, exc = item
+    Metrics.counter(METRIC_PREFIX + "generate", "dead_letters").inc(len(batch))
+    Metrics.counter(METRIC_PREFIX + "generate", "dead_inference_error").inc(len(batch))
+    for request in batch:
+        yield DeadLetter(stage="generate", reason="inference_error",
+                         record_id=f"{request.prompt_id}/{request.model}/{request.sample_index}",
+                         payload=encode_payload({"prompt_id": request.prompt_id, "model": request.model}),
+                         error=str(exc)[:2000], run_id=run_id)
+
+
+def _merge(item, keep_recorded: bool, model_order: dict[str, int]):
+    _, grouped = item
+    for pc in grouped["prompt"]:
+        generated = sorted(grouped["generated"], key=lambda c: (model_order.get(c.model, 99), c.sample_index))
+        recorded = list(pc.candidates) if keep_recorded else []
+        yield pc.model_copy(update={"candidates": recorded + generated})
+
+
+class GenerateWithModels(beam.PTransform):
+    """PromptCandidates -> PromptCandidates with sampled candidates added (main) and dead letters."""
+
+    def __init__(self, config: GenerateConfig, cache_path: Optional[str], run_id: str = "") -> None:
+        super().__init__()
+        self.config = config
+        self.cache_path = cache_path if config.cache.enabled else None
+        self.run_id = run_id
+
+    def expand(self, prompts):
+        responses, failed = [], []
+        for spec in self.config.models:
+            requests = prompts | f"Requests[{spec.name}]" >> beam.FlatMap(requests_for, spec)
+            main, other = requests | f"RunInference[{spec.name}]" >> RunInference(
+                make_handler(spec, self.cache_path)).with_exception_handling()
+            responses.append(main)
+            failed.append(other.failed_inferences)
+        split = (responses | "AllResponses" >> beam.Flatten()
+                 | "SplitResponses" >> beam.ParDo(_SplitResponses(self.run_id)).with_outputs(DEAD_LETTERS, main="ok"))
+        batch_dead = (failed | "AllFailedBatches" >> beam.Flatten()
+                      | "FailedBatchLetters" >> beam.FlatMap(_failed_batch, self.run_id))
+        order = {spec.name: i for i, spec in enumerate(self.config.models)}
+        merged = (
+            {"prompt": prompts | "KeyPrompts" >> beam.Map(lambda pc: (pc.prompt.id, pc)), "generated": split.ok}
+            | "JoinCandidates" >> beam.CoGroupByKey()
+            | "MergeCandidates" >> beam.FlatMap(_merge, self.config.mode == "both", order)
+        )
+        dead = (split[DEAD_LETTERS], batch_dead) | "GenerateDeadLetters" >> beam.Flatten()
+        return {"main": merged, "dead_letters": dead}
 
 
 def usable_candidates(pc: PromptCandidates, keep_truncated: bool = False):
@@ -52,7 +223,9 @@ def usable_candidates(pc: PromptCandidates, keep_truncated: bool = False):
     return kept, dropped
 
 
-class RecordedCandidates(Stage):
+class CheckCandidates(Stage):
+    """The per-prompt accounting of the generate stage: flags unusable candidates, keeps the rest."""
+
     name = "generate"
 
     def __init__(self, config: GenerateConfig, run_id: str = "") -> None:

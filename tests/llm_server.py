@@ -1,0 +1,127 @@
+"""A real HTTP server on 127.0.0.1 that answers like vLLM's OpenAI-compatible chat endpoint.
+
+Tests script it: a `behave(index, body, attempt)` function picks what each request gets ("ok", "429",
+"500", "timeout", "malformed", "drop", "slow"), `latency_s` delays every answer, and `answer(body)` makes
+the text (deterministic by default: it depends only on the request). It records every request, the
+concurrency it saw and the authorization headers, and stops by itself when the test ends.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Callable, Optional
+
+
+def default_answer(body: dict) -> str:
+    last = body["messages"][-1]["content"]
+    digest = hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()[:8]
+    return f"Answer to: {last[:60]} [{digest}]"
+
+
+def body_key(body: dict) -> str:
+    return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
+
+
+class FakeLLMServer:
+    def __init__(self, *, latency_s: float = 0.0, behave: Optional[Callable[[int, dict, int], str]] = None,
+                 answer: Callable[[dict], str] = default_answer, retry_after: str = "0.2",
+                 hang_s: float = 5.0) -> None:
+        self.latency_s = latency_s
+        self.behave = behave or (lambda index, body, attempt: "ok")
+        self.answer = answer
+        self.retry_after = retry_after
+        self.hang_s = hang_s
+        self.lock = threading.Lock()
+        self.requests: list[dict] = []  # every request: index, key, time, behaviour, auth header
+        self.attempts: dict[str, int] = {}
+        self.served_ok: list[str] = []  # body keys answered 200
+        self.in_flight = 0
+        self.max_in_flight = 0
+        self._server: Optional[ThreadingHTTPServer] = None
+
+    @property
+    def url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}/v1"
+
+    def __enter__(self) -> "FakeLLMServer":
+        owner = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args):  # keep test output clean
+                pass
+
+            def do_POST(self):
+                owner._handle(self)
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def _handle(self, http: BaseHTTPRequestHandler) -> None:
+        length = int(http.headers.get("Content-Length", 0))
+        body = json.loads(http.rfile.read(length))
+        key = body_key(body)
+        with self.lock:
+            index = len(self.requests)
+            attempt = self.attempts.get(key, 0)
+            self.attempts[key] = attempt + 1
+            behaviour = self.behave(index, body, attempt)
+            self.requests.append({"index": index, "key": key, "time": time.monotonic(), "behaviour": behaviour,
+                                  "auth": http.headers.get("Authorization"), "body": body})
+            self.in_flight += 1
+            self.max_in_flight = max(self.max_in_flight, self.in_flight)
+        try:
+            time.sleep(self.latency_s)
+            self._reply(http, body, key, behaviour)
+        finally:
+            with self.lock:
+                self.in_flight -= 1
+
+    def _send(self, http, status: int, payload: bytes, headers: Optional[dict] = None) -> None:
+        http.send_response(status)
+        http.send_header("Content-Type", "application/json")
+        http.send_header("Content-Length", str(len(payload)))
+        for name, value in (headers or {}).items():
+            http.send_header(name, value)
+        http.end_headers()
+        http.wfile.write(payload)
+
+    def _reply(self, http, body: dict, key: str, behaviour: str) -> None:
+        if behaviour == "429":
+            self._send(http, 429, b'{"error": "rate limited"}', {"Retry-After": self.retry_after})
+        elif behaviour == "500":
+            self._send(http, 500, b'{"error": "internal"}')
+        elif behaviour == "400":
+            self._send(http, 400, b'{"error": "bad request"}')
+        elif behaviour == "timeout":
+            time.sleep(self.hang_s)
+            self._send(http, 500, b'{"error": "too late"}')
+        elif behaviour == "malformed":
+            self._send(http, 200, b'{"choices": [ this is not json')
+        elif behaviour == "drop":
+            http.close_connection = True
+            http.connection.shutdown(2)
+        else:
+            text = self.answer(body)
+            payload = {
+                "id": "cmpl-" + key[:12], "object": "chat.completion", "model": body["model"],
+                "choices": [{"index": 0, "message": {"role": "assistant", "content": text},
+                             "finish_reason": "length" if text.endswith("...") else "stop"}],
+                "usage": {"prompt_tokens": sum(len(m["content"].split()) for m in body["messages"]),
+                          "completion_tokens": len(text.split())},
+            }
+            self._send(http, 200, json.dumps(payload).encode())
+            with self.lock:
+                self.served_ok.append(key)

@@ -1,0 +1,123 @@
+"""The OpenAI-compatible handler against a real local HTTP server that fails on purpose."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from prefmill.transforms.llm import LLMRequest, SamplingParams, request_key
+from prefmill.transforms.llm.openai_compat import OpenAICompatibleHandler, OpenAIOptions
+
+from llm_server import FakeLLMServer
+
+
+def requests(n: int, model: str = "m") -> list[LLMRequest]:
+    return [LLMRequest(prompt_id=f"p{i}", model=model, messages=[{"role": "user", "content": f"question {i}"}],
+                       params=SamplingParams(max_tokens=16)) for i in range(n)]
+
+
+def handler(server: FakeLLMServer, **options) -> OpenAICompatibleHandler:
+    base = {"base_url": server.url, "backoff_base_s": 0.01, "backoff_max_s": 1.0, "timeout_s": 2.0}
+    h = OpenAICompatibleHandler(model_id="tiny-model", options=OpenAIOptions(**{**base, **options}))
+    h.model = h.load_model()
+    return h
+
+
+def run(h, batch):
+    return list(h.run_inference(batch, h.model))
+
+
+def test_results_come_back_in_request_order_with_usage():
+    with FakeLLMServer(latency_s=0.0) as server:
+        h = handler(server, max_concurrency=8)
+        batch = requests(20)
+        out = run(h, batch)
+    assert [r.request.prompt_id for r in out] == [f"p{i}" for i in range(20)]
+    assert all(r.ok and r.text.startswith(f"Answer to: question {i}") for i, r in enumerate(out))
+    assert out[0].finish_reason == "stop" and out[0].completion_tokens > 0 and out[0].prompt_tokens == 2
+
+
+def test_429_with_retry_after_is_honoured_then_succeeds():
+    with FakeLLMServer(behave=lambda i, body, attempt: "429" if attempt < 2 else "ok", retry_after="0.3") as server:
+        h = handler(server)
+        started = time.monotonic()
+        (response,) = run(h, requests(1))
+        elapsed = time.monotonic() - started
+    assert response.ok and response.attempts == 3
+    assert elapsed >= 0.6  # two Retry-After waits of 0.3 s, not the 0.01 s backoff
+
+
+@pytest.mark.parametrize("behaviour,reason_text", [
+    ("500", "HTTP 500"), ("malformed", "malformed response"), ("drop", "connection error"), ("timeout", "timed out"),
+])
+def test_transient_failures_are_retried(behaviour, reason_text):
+    with FakeLLMServer(behave=lambda i, body, attempt: behaviour if attempt == 0 else "ok", hang_s=3) as server:
+        h = handler(server, timeout_s=0.5)
+        (response,) = run(h, requests(1))
+        assert response.ok and response.attempts == 2
+        assert server.requests[0]["behaviour"] == behaviour
+
+
+def test_persistent_failure_becomes_an_error_response_not_an_exception():
+    with FakeLLMServer(behave=lambda i, body, attempt: "500") as server:
+        h = handler(server, max_retries=3)
+        out = run(h, requests(3))
+        assert len(server.requests) == 12  # 3 requests x (1 try + 3 retries)
+    assert all(not r.ok and r.status == 500 and r.attempts == 4 and "HTTP 500" in r.error for r in out)
+
+
+def test_client_errors_are_not_retried():
+    with FakeLLMServer(behave=lambda i, body, attempt: "400") as server:
+        (response,) = run(handler(server, max_retries=5), requests(1))
+        assert len(server.requests) == 1
+    assert response.status == 400 and not response.ok
+
+
+def test_concurrency_limit_is_respected():
+    with FakeLLMServer(latency_s=0.05) as server:
+        run(handler(server, max_concurrency=4), requests(24))
+        assert server.max_in_flight <= 4
+        assert server.max_in_flight >= 3  # and it is actually used
+
+
+def test_requests_per_minute_limit_is_respected():
+    with FakeLLMServer() as server:
+        run(handler(server, requests_per_minute=600, max_concurrency=16), requests(15))
+        times = sorted(r["time"] for r in server.requests)
+    # 600/min = 10/s with a burst of 10: 15 requests need at least ~0.5 s
+    assert times[-1] - times[0] >= 0.4
+
+
+def test_api_key_comes_from_the_environment_and_never_into_errors(monkeypatch):
+    monkeypatch.setenv("PREFMILL_TEST_KEY", "sk-very-secret")
+    with FakeLLMServer(behave=lambda i, body, attempt: "500") as server:
+        out = run(handler(server, api_key_env="PREFMILL_TEST_KEY", max_retries=0), requests(1))
+        assert server.requests[0]["auth"] == "Bearer sk-very-secret"
+    assert "sk-very-secret" not in repr(out[0])
+
+
+def test_structured_output_and_seed_per_sample_are_sent():
+    with FakeLLMServer() as server:
+        batch = requests(2)
+        for i, r in enumerate(batch):
+            r.params = SamplingParams(seed=10, json_schema={"type": "object"})
+            r.sample_index = i
+        run(handler(server), batch)
+        bodies = [r["body"] for r in server.requests]
+    assert sorted(b["seed"] for b in bodies) == [10, 11]
+    assert bodies[0]["response_format"]["json_schema"]["schema"] == {"type": "object"}
+
+
+def test_cache_serves_finished_requests(tmp_path):
+    with FakeLLMServer() as server:
+        h = OpenAICompatibleHandler(model_id="tiny-model", options=OpenAIOptions(base_url=server.url),
+                                    cache_path=str(tmp_path / "cache"))
+        h.model = h.load_model()
+        first = run(h, requests(5))
+        second = run(h, requests(5))
+        assert len(server.requests) == 5
+    assert [r.text for r in first] == [r.text for r in second]
+    assert all(r.cached for r in second) and not any(r.cached for r in first)
+    key = request_key("tiny-model", first[0].request.messages, first[0].request.params, 0)
+    assert key == first[0].request.key

@@ -1,0 +1,135 @@
+"""The vLLM handler at its seams, against the API of the pinned vllm==0.10.0, without a GPU.
+
+A stand-in `vllm` module with the same names (LLM, SamplingParams, sampling_params.GuidedDecodingParams,
+RequestOutput-shaped results) records what the handler builds. The real engine runs in the `gpu` test.
+"""
+
+from __future__ import annotations
+
+import sys
+import types
+from dataclasses import dataclass, field
+
+import pytest
+
+from prefmill.transforms.llm import LLMRequest, SamplingParams
+from prefmill.transforms.llm.vllm_handler import (
+    PINNED_VERSION, VLLMHandler, VLLMOptions, engine_kwargs, parse_output, to_vllm_sampling,
+)
+
+
+@dataclass
+class FakeCompletion:
+    text: str
+    finish_reason: str
+    token_ids: list = field(default_factory=list)
+
+
+@dataclass
+class FakeRequestOutput:
+    outputs: list
+    prompt_token_ids: list
+
+
+def fake_vllm(calls: list) -> types.ModuleType:
+    module = types.ModuleType("vllm")
+    sampling_module = types.ModuleType("vllm.sampling_params")
+
+    class GuidedDecodingParams:
+        def __init__(self, json=None, **kw):
+            self.json = json
+
+    class FakeSamplingParams:
+        def __init__(self, **kwargs):
+            self.kwargs = kwargs
+
+    class LLM:
+        def __init__(self, **kwargs):
+            calls.append(("engine", kwargs))
+
+        def chat(self, messages, sampling_params=None, use_tqdm=True, chat_template=None):
+            calls.append(("chat", messages, sampling_params, use_tqdm, chat_template))
+            return [FakeRequestOutput([FakeCompletion(f"reply {i}", "stop" if i % 2 == 0 else "length", [1, 2, 3])],
+                                      [9] * (i + 1)) for i in range(len(messages))]
+
+    sampling_module.GuidedDecodingParams = GuidedDecodingParams
+    module.sampling_params = sampling_module
+    module.SamplingParams = FakeSamplingParams
+    module.LLM = LLM
+    return module
+
+
+@pytest.fixture
+def vllm_calls(monkeypatch):
+    calls: list = []
+    module = fake_vllm(calls)
+    monkeypatch.setitem(sys.modules, "vllm", module)
+    monkeypatch.setitem(sys.modules, "vllm.sampling_params", module.sampling_params)
+    return calls
+
+
+def test_pinned_version_matches_the_extra():
+    import tomllib
+
+    from support import REPO
+
+    extra = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["optional-dependencies"]["vllm"]
+    assert extra == [f"vllm=={PINNED_VERSION}"]
+
+
+def test_engine_arguments():
+    options = VLLMOptions(tensor_parallel_size=2, dtype="bfloat16", max_model_len=4096, gpu_memory_utilization=0.8)
+    assert engine_kwargs("org/model", options) == {
+        "model": "org/model", "tensor_parallel_size": 2, "dtype": "bfloat16", "gpu_memory_utilization": 0.8,
+        "enforce_eager": False, "seed": 0, "max_model_len": 4096,
+    }
+
+
+def test_sampling_params_and_guided_json(vllm_calls):
+    vllm = sys.modules["vllm"]
+    params = SamplingParams(temperature=0.9, top_p=0.95, max_tokens=128, seed=5, stop=["</s>"],
+                            json_schema={"type": "object", "properties": {"score": {"type": "integer"}}})
+    built = to_vllm_sampling(params, sample_index=3, vllm_module=vllm)
+    guided = built.kwargs.pop("guided_decoding")
+    assert built.kwargs == {"n": 1, "temperature": 0.9, "top_p": 0.95, "max_tokens": 128, "seed": 8, "stop": ["</s>"]}
+    assert guided.json == params.json_schema
+
+
+def test_whole_batch_goes_to_one_chat_call_and_results_parse(vllm_calls):
+    h = VLLMHandler(model_id="org/model", options=VLLMOptions(chat_template="{{ messages }}"))
+    assert h.share_model_across_processes() is True
+    engine = h.load_model()
+    batch = [LLMRequest(prompt_id=f"p{i}", model="policy", messages=[{"role": "user", "content": f"q{i}"}],
+                        params=SamplingParams(), sample_index=i) for i in range(3)]
+    out = list(h.run_inference(batch, engine))
+    chats = [c for c in vllm_calls if c[0] == "chat"]
+    assert len(chats) == 1
+    _, messages, sampling, use_tqdm, template = chats[0]
+    assert messages == [[{"role": "user", "content": f"q{i}"}] for i in range(3)]
+    assert [s.kwargs["seed"] for s in sampling] == [0, 1, 2] and use_tqdm is False and template == "{{ messages }}"
+    assert [(r.text, r.finish_reason, r.prompt_tokens, r.completion_tokens) for r in out] == [
+        ("reply 0", "stop", 1, 3), ("reply 1", "length", 2, 3), ("reply 2", "stop", 3, 3)]
+
+
+def test_empty_output_is_an_error_response():
+    request = LLMRequest(prompt_id="p", model="m", messages=[], params=SamplingParams())
+    response = parse_output(request, FakeRequestOutput([], [1]), 0.1)
+    assert not response.ok and "no completion" in response.error
+
+
+@pytest.mark.gpu
+def test_real_vllm_engine_generates():
+    """Runs where vllm, a GPU and a local model exist: PREFMILL_VLLM_MODEL=/path/to/model (no downloads)."""
+    import os
+
+    vllm = pytest.importorskip("vllm")
+    model_dir = os.environ.get("PREFMILL_VLLM_MODEL")
+    if not model_dir:
+        pytest.skip("set PREFMILL_VLLM_MODEL to a local model folder")
+    assert vllm.__version__ == PINNED_VERSION
+    h = VLLMHandler(model_id=model_dir, options=VLLMOptions(gpu_memory_utilization=0.5, enforce_eager=True))
+    engine = h.load_model()
+    batch = [LLMRequest(prompt_id=f"p{i}", model="policy", messages=[{"role": "user", "content": f"Count to {i}."}],
+                        params=SamplingParams(max_tokens=16)) for i in range(4)]
+    out = list(h.run_inference(batch, engine))
+    assert len(out) == 4 and all(r.ok and r.completion_tokens for r in out)

@@ -1,0 +1,13 @@
+"""The LLM layer shared by generation, self-editing, judging and tagging.
+
+Every backend is a Beam `ModelHandler` (`LLMHandler`) used through RunInference: chat messages in, one
+`LLMResponse` per `LLMRequest` out, in order. A request that still fails after retries comes back as a
+response with `error` set (a dead letter downstream), never as an exception that fails the batch.
+Finished responses are kept in a `ResponseCache`, so a re-run makes no request it already made.
+Heavy backends (torch, transformers, vllm, httpx) are imported inside their handlers.
+"""
+
+from prefmill.transforms.llm.base import LLMHandler, LLMRequest, LLMResponse, SamplingParams, request_key
+from prefmill.transforms.llm.cache import ResponseCache
+
+__all__ = ["LLMHandler", "LLMRequest", "LLMResponse", "ResponseCache", "SamplingParams", "request_key"]

@@ -1,0 +1,106 @@
+"""Hugging Face transformers on CPU or GPU: batched, left-padded generation with the chat template.
+
+Requests are grouped by sampling parameters and generated `batch_size` at a time. Sampling is seeded per
+batch from the requests' seeds and sample indices, so the same batch gives the same text. `finish_reason`
+is "stop" when the model emitted its end token and "length" when it hit `max_tokens`.
+"""
+
+from __future__ import annotations
+
+import time
+import zlib
+from typing import Any, Optional
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from prefmill.transforms.llm.base import LLMHandler, LLMRequest, LLMResponse
+
+
+class TransformersOptions(BaseModel):
+    """Local transformers model settings."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    device: str = Field("cpu", description="cpu, cuda, cuda:0, ...")
+    dtype: str = Field("float32", description="float32, bfloat16 or float16")
+    batch_size: int = Field(8, gt=0, description="sequences generated together")
+    chat_template: Optional[str] = Field(None, description="Jinja chat template overriding the tokenizer's")
+
+
+class LoadedModel:
+    """The network and its tokenizer (an object, not a tuple: Beam shares models through weak references)."""
+
+    def __init__(self, net: Any, tokenizer: Any) -> None:
+        self.net = net
+        self.tokenizer = tokenizer
+
+
+class TransformersHandler(LLMHandler):
+    backend = "transformers"
+
+    def __init__(self, *, model_id: str, options: TransformersOptions, cache_path: Optional[str] = None,
+                 max_batch_size: int = 64) -> None:
+        super().__init__(model_id=model_id, cache_path=cache_path, max_batch_size=max_batch_size)
+        self.options = options
+
+    def load_model(self) -> Any:
+        import torch
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+
+        tokenizer = AutoTokenizer.from_pretrained(self.model_id)
+        tokenizer.padding_side = "left"  # decoder-only models continue from the right edge
+        if tokenizer.pad_token is None:
+            tokenizer.pad_token = tokenizer.eos_token
+        if self.options.chat_template:
+            tokenizer.chat_template = self.options.chat_template
+        model = AutoModelForCausalLM.from_pretrained(self.model_id, dtype=getattr(torch, self.options.dtype))
+        model.to(self.options.device).eval()
+        return LoadedModel(model, tokenizer)
+
+    def render(self, tokenizer: Any, request: LLMRequest) -> str:
+        return tokenizer.apply_chat_template(request.messages, add_generation_prompt=True, tokenize=False)
+
+    def generate(self, requests: list[LLMRequest], model: Any) -> list[LLMResponse]:
+        groups: dict[str, list[int]] = {}
+        for index, request in enumerate(requests):
+            groups.setdefault(request.params.model_dump_json(exclude={"seed"}), []).append(index)
+        results: list[Optional[LLMResponse]] = [None] * len(requests)
+        size = self.options.batch_size
+        for indices in groups.values():
+            for start in range(0, len(indices), size):
+                chunk = indices[start:start + size]
+                for index, response in zip(chunk, self._generate_batch([requests[i] for i in chunk], model)):
+                    results[index] = response
+        return [r for r in results if r is not None]
+
+    def _generate_batch(self, batch: list[LLMRequest], model: Any) -> list[LLMResponse]:
+        import torch
+
+        net, tokenizer = model.net, model.tokenizer
+        params = batch[0].params
+        texts = [self.render(tokenizer, r) for r in batch]
+        encoded = tokenizer(texts, return_tensors="pt", padding=True, add_special_tokens=False).to(net.device)
+        seed_text = "|".join(f"{r.params.seed}:{r.sample_index}:{r.key}" for r in batch)
+        torch.manual_seed(zlib.crc32(seed_text.encode()))
+        started = time.monotonic()
+        sampling = params.temperature > 0
+        with torch.no_grad():
+            output = net.generate(
+                **encoded, max_new_tokens=params.max_tokens, do_sample=sampling,
+                temperature=params.temperature if sampling else None, top_p=params.top_p if sampling else None,
+                pad_token_id=tokenizer.pad_token_id, eos_token_id=tokenizer.eos_token_id,
+            )
+        elapsed = time.monotonic() - started
+        prompt_len = encoded["input_ids"].shape[1]
+        responses = []
+        for position, (row, request) in enumerate(zip(output, batch)):
+            new = row[prompt_len:].tolist()
+            ended = tokenizer.eos_token_id in new
+            if ended:
+                new = new[: new.index(tokenizer.eos_token_id)]
+            text = tokenizer.decode(new, skip_special_tokens=True)
+            prompt_tokens = int(encoded["attention_mask"][position].sum())
+            responses.append(LLMResponse(request=request, text=text, finish_reason="stop" if ended else "length",
+                                         prompt_tokens=prompt_tokens, completion_tokens=len(new),
+                                         latency_s=elapsed))
+        return responses
