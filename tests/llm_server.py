@@ -53,6 +53,7 @@ class FakeLLMServer:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True  # headers and body go out in two writes: no 40 ms delayed-ACK stall
 
             def log_message(self, *args):  # keep test output clean
                 pass
@@ -60,7 +61,15 @@ class FakeLLMServer:
             def do_POST(self):
                 owner._handle(self)
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+            def do_GET(self):  # /stats: what the server saw, for a benchmark running it in another process
+                with owner.lock:
+                    stats = {"times": [r["time"] for r in owner.requests], "max_in_flight": owner.max_in_flight}
+                owner._send(self, 200, json.dumps(stats).encode())
+
+        class Server(ThreadingHTTPServer):
+            request_queue_size = 512  # the default backlog of 5 resets bursts of concurrent connections
+
+        self._server = Server(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
         return self
@@ -125,3 +134,19 @@ class FakeLLMServer:
             self._send(http, 200, json.dumps(payload).encode())
             with self.lock:
                 self.served_ok.append(key)
+
+
+def main() -> None:
+    """Run the server in its own process (benchmarks): prints its URL, serves until killed."""
+    import argparse
+
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--latency", type=float, default=0.0)
+    args = parser.parse_args()
+    with FakeLLMServer(latency_s=args.latency) as server:
+        print(server.url, flush=True)
+        threading.Event().wait()
+
+
+if __name__ == "__main__":
+    main()

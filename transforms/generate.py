@@ -45,7 +45,9 @@ class ModelSpec(BaseModel):
     n: int = Field(1, gt=0, description="samples per prompt")
     policy: bool = Field(False, description="on-policy: this is the model being trained")
     sampling: SamplingParams = Field(default_factory=SamplingParams)
-    batch_size: int = Field(64, gt=0, description="requests per RunInference batch")
+    batch_size: Optional[int] = Field(
+        None, gt=0, description="requests per RunInference batch; default: openai 32 x max_concurrency, vllm 4096, "
+                                "transformers 8 x its batch_size")
     openai: OpenAIOptions = Field(default_factory=OpenAIOptions)
     vllm: VLLMOptions = Field(default_factory=VLLMOptions)
     transformers: TransformersOptions = Field(default_factory=TransformersOptions)
@@ -83,15 +85,27 @@ class GenerateConfig(BaseModel):
         return self
 
 
+def batch_size_of(spec: ModelSpec) -> int:
+    """Requests per RunInference batch. RunInference hands a handler one batch at a time, so a server's
+    concurrency drains at every batch end: large batches keep it full (measured in bench/generation.py)."""
+    if spec.batch_size is not None:
+        return spec.batch_size
+    if spec.backend == "openai":
+        return 32 * spec.openai.max_concurrency
+    if spec.backend == "vllm":
+        return 4096
+    return 8 * spec.transformers.batch_size
+
+
 def make_handler(spec: ModelSpec, cache_path: Optional[str]) -> LLMHandler:
+    size = batch_size_of(spec)
     if spec.backend == "openai":
         return OpenAICompatibleHandler(model_id=spec.model, options=spec.openai, cache_path=cache_path,
-                                       max_batch_size=spec.batch_size)
+                                       max_batch_size=size)
     if spec.backend == "vllm":
-        return VLLMHandler(model_id=spec.model, options=spec.vllm, cache_path=cache_path,
-                           max_batch_size=spec.batch_size)
+        return VLLMHandler(model_id=spec.model, options=spec.vllm, cache_path=cache_path, max_batch_size=size)
     return TransformersHandler(model_id=spec.model, options=spec.transformers, cache_path=cache_path,
-                               max_batch_size=spec.batch_size)
+                               max_batch_size=size)
 
 
 def requests_for(pc: PromptCandidates, spec: ModelSpec) -> list[LLMRequest]:
@@ -138,6 +152,8 @@ class _SplitResponses(beam.DoFn):
         request = response.request
         Metrics.counter(METRIC_PREFIX + "generate", "requests").inc()
         if response.ok:
+            if not response.cached and response.completion_tokens:
+                Metrics.counter(METRIC_PREFIX + "generate", "completion_tokens").inc(response.completion_tokens)
             yield request.prompt_id, candidate_from(response)
             return
         reason = failure_reason(response)

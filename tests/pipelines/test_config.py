@@ -74,3 +74,11 @@ def test_config_hash_ignores_output_and_runner():
     b = validate_config(base(output={"uri": "/elsewhere"}, runner={"direct_num_workers": 2}))
     c = validate_config(base(pairs={"seed": 1}))
     assert a.data_hash() == b.data_hash() != c.data_hash()
+
+
+def test_generate_models_mode_needs_models_with_unique_names():
+    assert "needs at least one entry in generate.models" in error_of(base(generate={"mode": "models"}))
+    model = {"name": "a", "backend": "openai", "model": "m"}
+    assert "must be unique" in error_of(base(generate={"mode": "models", "models": [model, model]}))
+    assert "generate.models.0.backend" in error_of(base(generate={"mode": "models", "models": [
+        {"name": "a", "backend": "tgi", "model": "m"}]}))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Optional, Sequence
 
@@ -92,12 +93,14 @@ class LLMHandler(ModelHandler[LLMRequest, LLMResponse, Any]):
     backend = "llm"
 
     def __init__(self, *, model_id: str, cache_path: Optional[str] = None, max_batch_size: int = 64,
-                 min_batch_size: int = 1) -> None:
+                 min_batch_size: Optional[int] = None) -> None:
         super().__init__()
         self.model_id = model_id
         self.cache_path = cache_path
         self.max_batch_size = max_batch_size
-        self.min_batch_size = min_batch_size
+        # Full batches from the start: Beam's adaptive batching otherwise begins with tiny batches, which
+        # leaves a GPU (or a server's concurrency) idle. The last batch of a bundle is flushed as it is.
+        self.min_batch_size = max_batch_size if min_batch_size is None else min_batch_size
         self._cache: Optional[ResponseCache] = None
 
     # -- hooks for backends --------------------------------------------------------------------------
@@ -138,7 +141,9 @@ class LLMHandler(ModelHandler[LLMRequest, LLMResponse, Any]):
         Metrics.counter("prefmill.generate", "cache_hits").inc(len(batch) - len(misses))
         Metrics.counter("prefmill.generate", "cache_misses").inc(len(misses))
         if misses:
+            started = time.monotonic()
             fresh = self.generate([batch[i] for i in misses], model)
+            Metrics.counter("prefmill.generate", "engine_ms").inc(int((time.monotonic() - started) * 1000))
             if len(fresh) != len(misses):
                 raise RuntimeError(f"{type(self).__name__}.generate returned {len(fresh)} responses for "
                                    f"{len(misses)} requests")

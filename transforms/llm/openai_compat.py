@@ -127,10 +127,32 @@ def parse_response(payload: Any) -> tuple[str, Optional[str], Optional[int], Opt
 
 
 class ServerEndpoint:
-    """What `load_model` returns: Beam shares models through weak references, which a plain dict refuses."""
+    """What `load_model` returns: one event loop thread and one pooled HTTP client, alive across batches,
+    so connections are reused instead of reopened for every batch. (An object, not a dict: Beam shares
+    models through weak references.)"""
 
-    def __init__(self, base_url: str) -> None:
+    def __init__(self, base_url: str, options: OpenAIOptions) -> None:
+        import httpx
+
         self.base_url = base_url
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, name="prefmill-openai-loop", daemon=True)
+        self.thread.start()
+        limits = httpx.Limits(max_connections=options.max_concurrency,
+                              max_keepalive_connections=options.max_concurrency)
+
+        async def make_client():
+            return httpx.AsyncClient(timeout=options.timeout_s, limits=limits)
+
+        self.client = self.run(make_client())
+
+    def run(self, coroutine):
+        return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result()
+
+    def close(self) -> None:
+        if self.loop.is_running():
+            self.run(self.client.aclose())
+            self.loop.call_soon_threadsafe(self.loop.stop)
 
 
 class OpenAICompatibleHandler(LLMHandler):
@@ -151,7 +173,7 @@ class OpenAICompatibleHandler(LLMHandler):
             self._rpm = RateLimiter(self.options.requests_per_minute, self._clock)
         if self.options.tokens_per_minute:
             self._tpm = RateLimiter(self.options.tokens_per_minute, self._clock)
-        return ServerEndpoint(self.options.base_url.rstrip("/"))
+        return ServerEndpoint(self.options.base_url.rstrip("/"), self.options)
 
     def _headers(self) -> dict:
         headers = {"Content-Type": "application/json"}
@@ -162,17 +184,12 @@ class OpenAICompatibleHandler(LLMHandler):
         return headers
 
     def generate(self, requests: list[LLMRequest], model: Any) -> list[LLMResponse]:
-        return asyncio.run(self._generate_all(requests, model.base_url))
+        return model.run(self._generate_all(requests, model))
 
-    async def _generate_all(self, requests: list[LLMRequest], base_url: str) -> list[LLMResponse]:
-        import httpx
-
+    async def _generate_all(self, requests: list[LLMRequest], endpoint: ServerEndpoint) -> list[LLMResponse]:
         gate = asyncio.Semaphore(self.options.max_concurrency)
-        limits = httpx.Limits(max_connections=self.options.max_concurrency,
-                              max_keepalive_connections=self.options.max_concurrency)
-        async with httpx.AsyncClient(timeout=self.options.timeout_s, limits=limits) as client:
-            tasks = [self._one(client, gate, base_url, request) for request in requests]
-            return list(await asyncio.gather(*tasks))
+        tasks = [self._one(endpoint.client, gate, endpoint.base_url, request) for request in requests]
+        return list(await asyncio.gather(*tasks))
 
     async def _wait_for_rate(self, request: LLMRequest) -> None:
         waits = []
