@@ -111,7 +111,7 @@ def make_handler(spec: ModelSpec, cache_path: Optional[str]) -> LLMHandler:
 def requests_for(pc: PromptCandidates, spec: ModelSpec) -> list[LLMRequest]:
     messages = [m.model_dump() for m in pc.prompt.messages]
     return [LLMRequest(prompt_id=pc.prompt.id, model=spec.name, messages=messages, params=spec.sampling,
-                       sample_index=i) for i in range(spec.n)]
+                       sample_index=i, tag={"policy": spec.policy}) for i in range(spec.n)]
 
 
 def candidate_from(response: LLMResponse) -> Candidate:
@@ -122,7 +122,8 @@ def candidate_from(response: LLMResponse) -> Candidate:
         prompt_id=request.prompt_id, model=request.model, text=response.text or "",
         sample_index=request.sample_index, sampling_params=request.params.model_dump(mode="json"), usage=usage,
         finish_reason=response.finish_reason, latency_s=response.latency_s,
-        metadata={"cached": response.cached, "attempts": response.attempts},
+        metadata={"cached": response.cached, "attempts": response.attempts,
+                  "policy": bool((request.tag or {}).get("policy"))},
     )
 
 

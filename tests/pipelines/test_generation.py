@@ -46,6 +46,7 @@ def openai_models(url: str, n: int = 2, **openai) -> list[dict]:
     options = {"base_url": url, "max_concurrency": 4, "backoff_base_s": 0.01, **openai}
     return [
         {"name": "strong", "backend": "openai", "model": "strong-id", "n": n, "batch_size": 4, "openai": options,
+         "policy": True,
          "sampling": {"temperature": 0.8, "max_tokens": 64, "seed": 1}},
         {"name": "weak", "backend": "openai", "model": "weak-id", "n": n, "batch_size": 4, "openai": options,
          "sampling": {"temperature": 0.8, "max_tokens": 64, "seed": 1}},

@@ -121,3 +121,18 @@ def test_cache_serves_finished_requests(tmp_path):
     assert all(r.cached for r in second) and not any(r.cached for r in first)
     key = request_key("tiny-model", first[0].request.messages, first[0].request.params, 0)
     assert key == first[0].request.key
+
+
+def test_generated_candidates_carry_model_params_usage_and_policy_flag():
+    from prefmill.schemas import Message, Prompt, PromptCandidates
+    from prefmill.transforms.generate import ModelSpec, candidate_from, requests_for
+
+    pc = PromptCandidates(prompt=Prompt(id="p", messages=[Message(role="user", content="hi")]))
+    spec = ModelSpec(name="pol", backend="openai", model="m", n=2, policy=True)
+    with FakeLLMServer() as server:
+        h = handler(server)
+        out = run(h, requests_for(pc, spec))
+    candidates = [candidate_from(r) for r in out]
+    assert [c.sample_index for c in candidates] == [0, 1] and candidates[0].id != candidates[1].id
+    assert all(c.model == "pol" and c.metadata["policy"] is True and c.usage.completion_tokens for c in candidates)
+    assert candidates[0].sampling_params["temperature"] == 0.7 and candidates[0].finish_reason == "stop"
