@@ -14,10 +14,11 @@ from prefmill.transforms.dataset.layout import DEAD_LETTERS, PAIRS
 from prefmill.transforms.generate import CheckCandidates, GenerateWithModels
 from prefmill.transforms.pairs import BuildPairs
 from prefmill.transforms.read import ReadPrompts
+from prefmill.transforms.rise import AttachEdits, InjectErrors, LLMSelfEdit
 from prefmill.transforms.verify import Verify
 
 # Stage names in pipeline order; each is a Beam metrics namespace `prefmill.<name>`.
-STAGES = ("read", "dedupe", "generate", "verify", "pairs")
+STAGES = ("read", "dedupe", "generate", "verify", "inject", "pairs")
 
 
 @dataclass(frozen=True)
@@ -38,13 +39,23 @@ def build_pipeline(pipeline: beam.Pipeline, config: PrefmillConfig, ctx: RunCont
         dead_letters.append(sampled["dead_letters"])
     generated, generate_dead = apply_stage(prompts, "CheckCandidates", CheckCandidates(config.generate, run_id))
     verified, verify_dead = apply_stage(generated, "Verify", Verify(config.verify, run_id))
+    stage_dead = [generate_dead, verify_dead]
+    if config.inject.enabled:
+        if config.inject.method == "rule":
+            verified, inject_dead = apply_stage(verified, "InjectErrors", InjectErrors(config.inject, run_id))
+        else:
+            cache_path = config.generate.cache.path or ctx.paths.join("_prefmill", "cache")
+            answered = verified | "LLMSelfEdit" >> LLMSelfEdit(
+                config.inject, cache_path if config.generate.cache.enabled else None)
+            verified, inject_dead = apply_stage(answered, "AttachEdits", AttachEdits(config.inject, run_id))
+        stage_dead.append(inject_dead)
     pairs, pairs_dead = apply_stage(verified, "BuildPairs", BuildPairs(config.pairs, run_id, ctx.config_hash))
 
     rows_per_file = config.output.rows_per_file
     _ = pairs | "WritePairs" >> WriteTable(
         ctx.paths.table(PAIRS), run_id, PreferencePair, ctx.paths.manifest(run_id, PAIRS), rows_per_file
     )
-    dead = (*dead_letters, generate_dead, verify_dead, pairs_dead) | "AllDeadLetters" >> beam.Flatten()
+    dead = (*dead_letters, *stage_dead, pairs_dead) | "AllDeadLetters" >> beam.Flatten()
     _ = dead | "WriteDeadLetters" >> WriteTable(
         ctx.paths.table(DEAD_LETTERS), run_id, DeadLetter, ctx.paths.manifest(run_id, DEAD_LETTERS), rows_per_file
     )

@@ -23,6 +23,7 @@ from prefmill.transforms.dataset.layout import is_remote
 from prefmill.transforms.generate import GenerateConfig
 from prefmill.transforms.pairs import PairsConfig
 from prefmill.transforms.read import InputConfig
+from prefmill.transforms.rise import InjectConfig
 from prefmill.transforms.verify import VerifyConfig
 
 
@@ -51,7 +52,7 @@ class RunnerConfig(BaseModel):
 
 
 class PrefmillConfig(BaseModel):
-    """A whole run: input -> generate -> verify -> pairs -> output."""
+    """A whole run: input -> generate -> verify -> inject -> pairs -> output."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -59,6 +60,7 @@ class PrefmillConfig(BaseModel):
     input: InputConfig
     generate: GenerateConfig = Field(default_factory=GenerateConfig)
     verify: VerifyConfig = Field(default_factory=VerifyConfig)
+    inject: InjectConfig = Field(default_factory=InjectConfig)
     pairs: PairsConfig = Field(default_factory=PairsConfig)
     output: OutputConfig
     runner: RunnerConfig = Field(default_factory=RunnerConfig)

@@ -74,6 +74,12 @@ class RunSummary(BaseModel):
         if generate.get("requests") or generate.get("cache_hits") or generate.get("cache_misses"):
             lines.append(f"LLM requests {generate.get('requests', 0):,}: cache hits {generate.get('cache_hits', 0):,}, "
                          f"cache misses {generate.get('cache_misses', 0):,}")
+        inject = self.stage("inject").extra
+        if inject.get("edits_attempted"):
+            kinds = ", ".join(f"{k[len('accepted_'):]} {v}" for k, v in sorted(inject.items())
+                              if k.startswith("accepted_"))
+            lines.append(f"self-edits attempted {inject['edits_attempted']:,}, accepted "
+                         f"{inject.get('edits_accepted', 0):,} ({kinds or 'none'}); discarded by reason above")
         lines.append(f"pairs written {self.pairs_written:,}; dead-letter rows {self.dead_letters_written:,}")
         lines.append(
             f"dataset {self.uri}: pairs version {self.pairs_version}, dead_letters version {self.dead_letters_version}"

@@ -22,6 +22,7 @@ from prefmill.schemas.records import (
     PromptCandidates,
     Reference,
     Routing,
+    SelfEdit,
     Span,
     StdioCase,
     TokenUsage,
@@ -32,6 +33,6 @@ from prefmill.schemas.records import (
 __all__ = [
     "SCHEMA_VERSION", "Candidate", "CodeTests", "CommitConflictError", "ConfigError", "Constraint",
     "DatasetError", "DeadLetter", "ErrorEdit", "InputError", "Message", "PreferencePair", "PrefmillError",
-    "Prompt", "PromptCandidates", "Reference", "Routing", "SchemaError", "Span", "StdioCase", "TokenUsage",
+    "Prompt", "PromptCandidates", "Reference", "Routing", "SchemaError", "SelfEdit", "Span", "StdioCase", "TokenUsage",
     "Verdict", "arrow_schema", "from_row", "stable_id", "to_row", "to_table",
 ]

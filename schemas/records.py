@@ -14,7 +14,7 @@ from typing import Any, Literal, Optional
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 # Bump when a column is added, removed or changes meaning; stored in the commit metadata of every version.
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "2"  # 2: pairs.granularity (solution | step) for self-edit step pairs
 
 Domain = Literal["math", "code", "instruction", "chat"]
 Role = Literal["system", "user", "assistant", "tool"]
@@ -136,25 +136,45 @@ class Candidate(Record):
         return stable_id("candidate", prompt_id, model, sample_index)
 
 
-class PromptCandidates(Record):
-    """A prompt with all its candidate responses: the unit that flows from Generate to BuildPairs."""
-
-    prompt: Prompt
-    candidates: list[Candidate] = Field(default_factory=list)
-
-
-class Routing(Record):
-    decision: Literal["human", "ai"]
-    score: Optional[float] = None
-    policy: str
-
-
 class Span(Record):
     """A character span of a text, with the text it covers."""
 
     start: int
     end: int
     text: str
+
+
+class SelfEdit(Record):
+    """An accepted RISE self-edit of a verified-correct candidate: one subtle error planted in one step."""
+
+    candidate_id: str
+    model: str
+    method: Literal["rule", "llm"]
+    editor: str = Field("", description="model that made an LLM edit")
+    error_type: str
+    step_index: int
+    prefix: str = Field(description="the solution before the edited step")
+    original_step: str
+    edited_step: str
+    original_span: Span = Field(description="changed characters in the correct solution")
+    edited_span: Span = Field(description="changed characters in the rejected solution")
+    rejected_solution: str
+    token_distance: int
+    evidence: str = ""
+
+
+class PromptCandidates(Record):
+    """A prompt with all its candidate responses: the unit that flows from Generate to BuildPairs."""
+
+    prompt: Prompt
+    candidates: list[Candidate] = Field(default_factory=list)
+    edits: list[SelfEdit] = Field(default_factory=list)
+
+
+class Routing(Record):
+    decision: Literal["human", "ai"]
+    score: Optional[float] = None
+    policy: str
 
 
 class ErrorEdit(Record):
@@ -183,6 +203,8 @@ class PreferencePair(Record):
     chosen_score: Optional[float] = None
     rejected_score: Optional[float] = None
     pair_source: PairSource
+    granularity: Literal["solution", "step"] = Field(
+        "solution", description="step: prompt = question + correct prefix, chosen/rejected = one step (Step-DPO)")
     margin: Optional[float] = None
     strength: Optional[int] = Field(None, ge=-3, le=3)
     rationale: Optional[str] = None

@@ -15,17 +15,18 @@ candidate), `no_passing_candidate`, `no_failing_candidate`, `below_min_gap`, or 
 from __future__ import annotations
 
 import itertools
+import math
 import random
 import re
-from typing import Literal
+from typing import Literal, Optional
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from prefmill.schemas import Candidate, Message, PreferencePair, PromptCandidates, stable_id
+from prefmill.schemas import Candidate, ErrorEdit, Message, PreferencePair, PromptCandidates, SelfEdit, Span, stable_id
 from prefmill.transforms.base import Reject, Stage
-from prefmill.transforms.rationale import verifier_rationale
+from prefmill.transforms.rationale import self_edit_rationale, verifier_rationale
 
-Strategy = Literal["verified"]
+Strategy = Literal["verified", "self_edit"]
 
 
 class PairsConfig(BaseModel):
@@ -40,6 +41,12 @@ class PairsConfig(BaseModel):
         description="verified: minimum chosen - rejected score (code and instruction scores are fractions passed)")
     seed: int = Field(0, description="seed of every random choice")
     verifier_rationale: bool = Field(True, description="write a verifier-grounded rationale on verified pairs")
+    self_edit_granularity: list[Literal["solution", "step"]] = Field(
+        default_factory=lambda: ["solution", "step"],
+        description="self_edit: full-solution pairs, step-level pairs (Step-DPO), or both")
+    sampled_per_self_edit: Optional[float] = Field(
+        1.0, ge=0, description="with self_edit: verified pairs kept per self-edit solution pair (RISE uses 1); "
+                               "null keeps max_pairs_per_prompt")
 
 
 def normalize_text(text: str) -> str:
@@ -117,6 +124,50 @@ def make_pair(pc: PromptCandidates, chosen: Candidate, rejected: Candidate, *, s
     )
 
 
+def self_edit_pairs(pc: PromptCandidates, config: PairsConfig, *, run_id: str,
+                    config_hash: str) -> list[PreferencePair]:
+    """RISE pairs from accepted self-edits: (correct, edited) full solutions and (correct, edited) steps."""
+    pairs = []
+    by_id = {c.id: c for c in pc.candidates}
+    reference = pc.prompt.reference.answer if pc.prompt.reference else ""
+    for edit in pc.edits:
+        chosen = by_id.get(edit.candidate_id)
+        if chosen is None:
+            continue
+        for granularity in config.self_edit_granularity:
+            pairs.append(_self_edit_pair(pc, chosen, edit, granularity, reference, run_id, config_hash))
+    return pairs
+
+
+def _self_edit_pair(pc: PromptCandidates, chosen: Candidate, edit: SelfEdit, granularity: str, reference: str,
+                    run_id: str, config_hash: str) -> PreferencePair:
+    rejected_id = stable_id("self_edit", edit.candidate_id, edit.step_index, edit.error_type, edit.edited_step)
+    if granularity == "step":
+        prompt = list(pc.prompt.messages)
+        if edit.prefix.strip():
+            prompt.append(Message(role="assistant", content=edit.prefix))
+        chosen_text, rejected_text = edit.original_step, edit.edited_step
+        step_start = edit.original_span.start - len(edit.prefix)
+        original = Span(start=step_start, end=step_start + len(edit.original_span.text), text=edit.original_span.text)
+        edited_start = edit.edited_span.start - len(edit.prefix)
+        edited = Span(start=edited_start, end=edited_start + len(edit.edited_span.text), text=edit.edited_span.text)
+    else:
+        prompt, chosen_text, rejected_text = pc.prompt.messages, chosen.text, edit.rejected_solution
+        original, edited = edit.original_span, edit.edited_span
+    return PreferencePair(
+        id=PreferencePair.make_id(pc.prompt.id, chosen.id, rejected_id, f"self_edit/{granularity}"),
+        prompt_id=pc.prompt.id, domain=pc.prompt.domain, prompt=prompt,
+        chosen=[Message(role="assistant", content=chosen_text)],
+        rejected=[Message(role="assistant", content=rejected_text)],
+        chosen_model=chosen.model, rejected_model=f"{chosen.model}+{edit.method}-edit",
+        chosen_score=1.0, rejected_score=0.0, pair_source="self_edit", granularity=granularity,
+        margin=1.0, strength=3, rationale=self_edit_rationale(edit, reference, granularity), label_source="verifier",
+        error_edit=ErrorEdit(error_type=edit.error_type, step_index=edit.step_index, original_span=original,
+                             edited_span=edited, token_distance=edit.token_distance),
+        chosen_candidate_id=chosen.id, rejected_candidate_id=rejected_id, run_id=run_id, config_hash=config_hash,
+    )
+
+
 class BuildPairs(Stage):
     name = "pairs"
 
@@ -129,12 +180,21 @@ class BuildPairs(Stage):
         return element.prompt.id
 
     def handle(self, pc: PromptCandidates):
-        chosen_rejected, reason = verified_pairs(pc, self.config)
-        if not chosen_rejected:
-            yield Reject(reason, error=f"no verified pair among {len(pc.candidates)} candidates")
+        edited = []
+        if "self_edit" in self.config.strategies:
+            edited = self_edit_pairs(pc, self.config, run_id=self.run_id, config_hash=self.config_hash)
+        verified, reason = [], ""
+        if "verified" in self.config.strategies:
+            verified, reason = verified_pairs(pc, self.config)
+            solution_edits = sum(1 for p in edited if p.granularity == "solution")
+            if solution_edits and self.config.sampled_per_self_edit is not None:
+                verified = verified[: math.ceil(self.config.sampled_per_self_edit * solution_edits)]
+        if not verified and not edited:
+            yield Reject(reason or "no_self_edit", error=f"no pair among {len(pc.candidates)} candidates")
             return
-        for chosen, rejected in chosen_rejected:
+        for chosen, rejected in verified:
             rationale = (verifier_rationale(chosen.verdict, rejected.verdict)
                          if self.config.verifier_rationale else None)
             yield make_pair(pc, chosen, rejected, source="verified", run_id=self.run_id,
                             config_hash=self.config_hash, rationale=rationale)
+        yield from edited

@@ -44,3 +44,14 @@ _REASONS = {
 
 def _reason_words(reason: str) -> str:
     return _REASONS.get(reason, reason.replace("_", " "))
+
+
+def self_edit_rationale(edit, reference: str, granularity: str) -> str:
+    """Why the unedited solution (or step) is preferred: the planted error and its consequence."""
+    where = f"step {edit.step_index + 1}"
+    change = f"'{edit.original_span.text}' to '{edit.edited_span.text}'"
+    if granularity == "step":
+        return (f"The rejected version of {where} changes {change} ({edit.error_type.replace('_', ' ')}), "
+                f"which makes the step wrong; the chosen step is the correct one.")
+    return (f"The rejected solution changes {change} in {where} ({edit.error_type.replace('_', ' ')}); "
+            f"{edit.evidence.replace('final answer', 'its final answer', 1)}.")

@@ -28,19 +28,25 @@ def test_exact_counts_per_stage(two_runs):
     _, summary, _ = two_runs
     got = {s.name: (s.rows_in, s.rows_out, s.dead, s.emitted, s.reasons) for s in summary.stages}
     # 64 prompts: 24 math, 14 code, 14 instruction, 12 chat (chat has no verifier: `unverified`).
-    # Math: 2 prompts where every response is wrong, 3 where every response is right; the other 19 give
-    # 2 pairs each (max_pairs_per_prompt). Every code and instruction prompt has a passing strong response
-    # and at least two failing or passing others: 2 pairs each. 38 + 28 + 28 = 94 pairs.
-    # One truncated math response is dead-lettered by generate.
+    # Verified pairs: 2 math prompts where every response is wrong, 3 where every response is right; the
+    # other 19 math prompts and every code and instruction prompt give 2 pairs each (max_pairs_per_prompt).
+    # RISE: 22 math prompts have a correct response to edit; 12 edits are accepted, 10 discarded because
+    # the completed solution still reaches the reference (answer_unchanged). Each accepted edit gives a
+    # solution pair and a step pair, and cuts that prompt's verified pairs to one (sampled_per_self_edit).
+    # Pairs: math 28 verified + 24 self-edit, code 28, instruction 28 = 108. One truncated math response
+    # is dead-lettered by generate.
     assert got == {
         "read": (64, 64, 0, 64, {}),
         "dedupe": (64, 64, 0, 64, {}),
         "generate": (64, 64, 0, 64, {"truncated": 1}),
         "verify": (64, 64, 0, 64, {}),
-        "pairs": (64, 47, 17, 94, {"unverified": 12, "no_passing_candidate": 2, "no_failing_candidate": 3}),
+        "inject": (64, 64, 0, 64, {"answer_unchanged": 10}),
+        "pairs": (64, 49, 15, 108, {"unverified": 12, "no_passing_candidate": 2, "no_failing_candidate": 1}),
     }
-    assert summary.balanced and summary.rows_in == 64 and summary.rows_dead == 17
-    assert (summary.pairs_written, summary.dead_letters_written) == (94, 18)
+    assert summary.stage("inject").extra["edits_attempted"] == 22
+    assert summary.stage("inject").extra["edits_accepted"] == 12
+    assert summary.balanced and summary.rows_in == 64 and summary.rows_dead == 15
+    assert (summary.pairs_written, summary.dead_letters_written) == (108, 26)
     assert (summary.pairs_version, summary.dead_letters_version) == (0, 0)
 
 
@@ -48,13 +54,13 @@ def test_second_run_writes_version_1_and_version_0_stays_readable(two_runs):
     uri, first, second = two_runs
     assert (second.pairs_version, second.dead_letters_version) == (1, 1)
     count_sql = "SELECT count(*), count(DISTINCT id), min(run_id), max(run_id) FROM pairs"
-    assert run_query(uri, count_sql, version=0)[1] == [(94, 94, first.run_id, first.run_id)]
-    assert run_query(uri, count_sql, version=1)[1] == [(94, 94, second.run_id, second.run_id)]
+    assert run_query(uri, count_sql, version=0)[1] == [(108, 108, first.run_id, first.run_id)]
+    assert run_query(uri, count_sql, version=1)[1] == [(108, 108, second.run_id, second.run_id)]
     ids_v0 = run_query(uri, "SELECT id FROM pairs ORDER BY id", version=0)[1]
     ids_v1 = run_query(uri, "SELECT id FROM pairs ORDER BY id")[1]
     assert ids_v0 == ids_v1  # same config, same pairs: ids are stable across runs
     dead = run_query(uri, "SELECT count(*), min(run_id) FROM dead_letters", version=0)[1]
-    assert dead == [(18, first.run_id)]
+    assert dead == [(26, first.run_id)]
 
 
 def test_pairs_agree_with_the_sample_authors_intent(two_runs):
@@ -64,13 +70,20 @@ def test_pairs_agree_with_the_sample_authors_intent(two_runs):
         row = json.loads(line)
         for c in row["candidates"]:
             intent[(row["id"], c["text"])] = c["intended"]
-    _, rows = run_query(uri, "SELECT prompt_id, domain, chosen[1].content, rejected[1].content, rationale FROM pairs")
-    assert len(rows) == 94
+    _, rows = run_query(uri, "SELECT prompt_id, domain, chosen[1].content, rejected[1].content, rationale FROM pairs "
+                             "WHERE pair_source = 'verified'")
+    assert len(rows) == 84
     evidence = {"math": "reference answer", "code": "tests", "instruction": "follows every instruction"}
     for prompt_id, domain, chosen, rejected, rationale in rows:
         assert intent[(prompt_id, chosen)] == "correct"
         assert intent[(prompt_id, rejected)] in ("wrong", "off_format")
         assert evidence[domain] in rationale
+    _, rows = run_query(uri, "SELECT prompt_id, chosen[1].content, rejected[1].content, error_edit.edited_span.text, "
+                             "rationale FROM pairs WHERE pair_source = 'self_edit' AND granularity = 'solution'")
+    assert len(rows) == 12
+    for prompt_id, chosen, rejected, edited_text, rationale in rows:
+        assert intent[(prompt_id, chosen)] == "correct" and rejected != chosen
+        assert edited_text in rejected and "differs from reference" in rationale
 
 
 def test_commit_metadata_records_lineage(two_runs):
@@ -79,10 +92,11 @@ def test_commit_metadata_records_lineage(two_runs):
     uri, first, _ = two_runs
     v0 = list_versions(DatasetPaths.of(uri).table("pairs"))[0]
     assert v0.run_id == first.run_id and v0.config_hash == first.config_hash
-    assert v0.metadata["schema_version"] == "1"
-    assert v0.metadata["models"] == ["atlas-70b", "birch-8b", "cedar-1b"]
-    assert v0.metadata["stages"]["pairs"]["emitted"] == 94
-    assert v0.rows == 94
+    assert v0.metadata["schema_version"] == "2"
+    assert v0.metadata["models"] == ["atlas-70b", "atlas-70b+rule-edit", "birch-8b", "birch-8b+rule-edit",
+                                      "cedar-1b", "cedar-1b+rule-edit"]
+    assert v0.metadata["stages"]["pairs"]["emitted"] == 108
+    assert v0.rows == 108
 
 
 def test_bad_input_run_balances(make_config):
