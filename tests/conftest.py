@@ -36,6 +36,16 @@ def in_repo(monkeypatch):
     return REPO
 
 
+@pytest.fixture(scope="session")
+def tiny_model(tmp_path_factory):
+    """A tiny random Llama-style model and tokenizer, built once per session (skips without torch)."""
+    pytest.importorskip("torch")
+    pytest.importorskip("transformers")
+    from tiny_model import build_tiny_model
+
+    return build_tiny_model(tmp_path_factory.mktemp("tiny-model"))
+
+
 def pytest_report_header(config):
     return f"prefmill tests, cwd {os.getcwd()}"
 

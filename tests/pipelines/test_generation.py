@@ -117,14 +117,6 @@ def test_tiny_transformers_model_end_to_end(tmp_path, tiny_model):
     assert rows[0][0] == summary.rows_dead
 
 
-@pytest.fixture(scope="session")
-def tiny_model(tmp_path_factory):
-    pytest.importorskip("torch")
-    pytest.importorskip("transformers")
-    from tiny_model import build_tiny_model
-
-    return build_tiny_model(tmp_path_factory.mktemp("tiny-model"))
-
 
 def test_killed_run_rerun_repeats_no_finished_request(tmp_path):
     """SIGKILL a run midway, re-run it: no request that had finished (is in the cache) is made again,

@@ -17,7 +17,10 @@ from typing import Optional
 
 _STEP_MARK = re.compile(r"(?im)^[ \t]*step[ \t]*\d+[ \t]*[:.)]")
 _NUMBERED = re.compile(r"(?m)^[ \t]*\d+[.)][ \t]+")
-_CONCLUSION = re.compile(r"(?im)^[ \t]*(?:(?:so |therefore,? |thus,? )?the (?:final )?answer is|####|\\boxed|answer:).*\Z", re.S)
+# The conclusion starts at the line or sentence holding the final-answer marker and runs to the end.
+_CONCLUSION = re.compile(
+    r"(?i)(?:^|(?<=\n)|(?<=[.!?] ))[ \t]*(?:(?:so,? |therefore,? |thus,? )?(?:the (?:final )?answer is|\\boxed)|####|answer:)"
+    r"(?:(?![.!?]\s+\S).)*\Z", re.S)
 NUMBER = re.compile(r"(?<![\w.])-?\d+(?:,\d{3})*(?:\.\d+)?(?![\w])")
 _OPERATORS = {"+": "+", "-": "-", "x": "*", "×": "*", "*": "*", "/": "/", "÷": "/"}
 _EQUATION = re.compile(r"((?:-?\d[\d,]*(?:\.\d+)?\s*[-+x×*/÷]\s*)+-?\d[\d,]*(?:\.\d+)?)\s*=\s*(-?\d[\d,]*(?:\.\d+)?)")
