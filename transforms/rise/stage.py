@@ -165,6 +165,18 @@ def _count(outcome: Union[SelfEdit, Discard]) -> Optional[Reject]:
                   record_id=outcome.candidate_id)
 
 
+def _attach(pc: PromptCandidates, outcomes: list[Union[SelfEdit, Discard]]):
+    """Count every outcome, yield a Reject per discard, then the prompt with its accepted edits."""
+    edits = []
+    for outcome in outcomes:
+        reject = _count(outcome)
+        if reject is None:
+            edits.append(outcome)
+        else:
+            yield reject
+    yield pc.model_copy(update={"edits": pc.edits + edits})
+
+
 class InjectErrors(Stage):
     """Rule-based self-editing, per prompt."""
 
@@ -178,15 +190,8 @@ class InjectErrors(Stage):
         return element.prompt.id
 
     def handle(self, pc: PromptCandidates):
-        edits = []
-        for candidate in eligible_candidates(pc)[: self.config.edits_per_prompt]:
-            outcome = rule_edit(pc, candidate, self.config)
-            reject = _count(outcome)
-            if reject is None:
-                edits.append(outcome)
-            else:
-                yield reject
-        yield pc.model_copy(update={"edits": pc.edits + edits})
+        outcomes = [rule_edit(pc, c, self.config) for c in eligible_candidates(pc)[: self.config.edits_per_prompt]]
+        yield from _attach(pc, outcomes)
 
 
 # -- LLM self-editing ------------------------------------------------------------------------------------
@@ -268,10 +273,10 @@ class AttachEdits(Stage):
     def handle(self, element):
         pc, outcomes = element
         by_id = {c.id: c for c in pc.candidates}
-        edits = []
+        results: list[Union[SelfEdit, Discard]] = []
         for outcome in outcomes:
             if isinstance(outcome, Discard):
-                yield _count(outcome)
+                results.append(outcome)
                 continue
             candidate_id, plan, response = outcome
             candidate = by_id[candidate_id]
@@ -282,9 +287,5 @@ class AttachEdits(Stage):
                 solution = split_steps(candidate.text)
                 result = finish_edit(pc, candidate, solution, plan, parse_edited_step(response.text), self.config,
                                      method="llm", editor=self.config.model.name)
-            reject = _count(result)
-            if reject is None:
-                edits.append(result)
-            else:
-                yield reject
-        yield pc.model_copy(update={"edits": pc.edits + edits})
+            results.append(result)
+        yield from _attach(pc, results)
