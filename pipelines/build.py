@@ -12,13 +12,14 @@ from prefmill.transforms.base import apply_stage
 from prefmill.transforms.dataset import DatasetPaths, WriteTable
 from prefmill.transforms.dataset.layout import DEAD_LETTERS, PAIRS
 from prefmill.transforms.generate import CheckCandidates, GenerateWithModels
+from prefmill.transforms.judge import AttachJudgments, JudgeCandidates
 from prefmill.transforms.pairs import BuildPairs
 from prefmill.transforms.read import ReadPrompts
 from prefmill.transforms.rise import AttachEdits, InjectErrors, LLMSelfEdit
 from prefmill.transforms.verify import Verify
 
 # Stage names in pipeline order; each is a Beam metrics namespace `prefmill.<name>`.
-STAGES = ("read", "dedupe", "generate", "verify", "inject", "pairs")
+STAGES = ("read", "dedupe", "generate", "verify", "inject", "judge", "pairs")
 
 
 @dataclass(frozen=True)
@@ -49,6 +50,12 @@ def build_pipeline(pipeline: beam.Pipeline, config: PrefmillConfig, ctx: RunCont
                 config.inject, cache_path if config.generate.cache.enabled else None)
             verified, inject_dead = apply_stage(answered, "AttachEdits", AttachEdits(config.inject, run_id))
         stage_dead.append(inject_dead)
+    if config.judge.enabled:
+        cache_path = config.generate.cache.path or ctx.paths.join("_prefmill", "cache")
+        judged = verified | "JudgeCandidates" >> JudgeCandidates(
+            config.judge, cache_path if config.generate.cache.enabled else None, run_id)
+        verified, judge_dead = apply_stage(judged["main"], "AttachJudgments", AttachJudgments(config.judge, run_id))
+        stage_dead += [judged["dead_letters"], judge_dead]
     pairs, pairs_dead = apply_stage(verified, "BuildPairs", BuildPairs(config.pairs, run_id, ctx.config_hash))
 
     rows_per_file = config.output.rows_per_file

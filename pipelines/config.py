@@ -21,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from prefmill.schemas import ConfigError
 from prefmill.transforms.dataset.layout import is_remote
 from prefmill.transforms.generate import GenerateConfig
+from prefmill.transforms.judge import JudgeConfig
 from prefmill.transforms.pairs import PairsConfig
 from prefmill.transforms.read import InputConfig
 from prefmill.transforms.rise import InjectConfig
@@ -52,7 +53,7 @@ class RunnerConfig(BaseModel):
 
 
 class PrefmillConfig(BaseModel):
-    """A whole run: input -> generate -> verify -> inject -> pairs -> output."""
+    """A whole run: input -> generate -> verify -> inject -> judge -> pairs -> output."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -61,6 +62,7 @@ class PrefmillConfig(BaseModel):
     generate: GenerateConfig = Field(default_factory=GenerateConfig)
     verify: VerifyConfig = Field(default_factory=VerifyConfig)
     inject: InjectConfig = Field(default_factory=InjectConfig)
+    judge: JudgeConfig = Field(default_factory=JudgeConfig)
     pairs: PairsConfig = Field(default_factory=PairsConfig)
     output: OutputConfig
     runner: RunnerConfig = Field(default_factory=RunnerConfig)

@@ -105,14 +105,22 @@ def recover_unfinished(paths: DatasetPaths) -> list[RunSummary]:
     return recovered
 
 
-def _models_in(paths: DatasetPaths, files: list[dict]) -> list[str]:
+def _pair_stats(paths: DatasetPaths, files: list[dict]) -> dict:
+    """Models, and mean chosen/rejected length (length bias), read from the run's parts."""
     if not files:
-        return []
+        return {"models": [], "chosen_chars": None, "rejected_chars": None}
+    import duckdb
     import pyarrow.dataset as ds
 
     dataset = ds.dataset([paths.table(PAIRS) + "/" + f["path"] for f in files], format="parquet")
-    table = dataset.to_table(columns=["chosen_model", "rejected_model"])
-    return sorted(set(table.column("chosen_model").to_pylist()) | set(table.column("rejected_model").to_pylist()))
+    table = dataset.to_table(columns=["chosen_model", "rejected_model", "chosen", "rejected"])
+    con = duckdb.connect()
+    con.register("run_pairs", table)
+    models, chosen, rejected = con.sql(
+        "SELECT list_sort(list_distinct(list(chosen_model) || list(rejected_model))), "
+        "avg(length(chosen[-1].content)), avg(length(rejected[-1].content)) FROM run_pairs").fetchall()[0]
+    con.close()
+    return {"models": models, "chosen_chars": chosen, "rejected_chars": rejected}
 
 
 def run_config(config: PrefmillConfig, *, output: Optional[str] = None, beam_args: Optional[list[str]] = None,
@@ -151,12 +159,15 @@ def run_config(config: PrefmillConfig, *, output: Optional[str] = None, beam_arg
         run_id=ctx.run_id, config_hash=ctx.config_hash, uri=paths.uri, runner=runner_label, seconds=seconds,
         stages=stage_counts(counters, STAGES), pairs_written=rows[PAIRS], dead_letters_written=rows[DEAD_LETTERS],
     )
+    stats = _pair_stats(paths, files[PAIRS])
+    summary.chosen_chars, summary.rejected_chars = stats["chosen_chars"], stats["rejected_chars"]
     metadata = {
         "run_id": ctx.run_id,
         "config_hash": ctx.config_hash,
         "schema_version": SCHEMA_VERSION,
         "name": config.name,
-        "models": _models_in(paths, files[PAIRS]),
+        "models": stats["models"],
+        "length": {"chosen_chars": stats["chosen_chars"], "rejected_chars": stats["rejected_chars"]},
         "rows_in": summary.rows_in,
         "stages": {s.name: s.model_dump(exclude={"name"}) for s in summary.stages},
     }

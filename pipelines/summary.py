@@ -34,6 +34,8 @@ class RunSummary(BaseModel):
     stages: list[StageCounts]
     pairs_written: int
     dead_letters_written: int
+    chosen_chars: Optional[float] = None
+    rejected_chars: Optional[float] = None
     pairs_version: Optional[int] = None
     dead_letters_version: Optional[int] = None
     recovered: bool = False
@@ -81,6 +83,9 @@ class RunSummary(BaseModel):
             lines.append(f"self-edits attempted {inject['edits_attempted']:,}, accepted "
                          f"{inject.get('edits_accepted', 0):,} ({kinds or 'none'}); discarded by reason above")
         lines.append(f"pairs written {self.pairs_written:,}; dead-letter rows {self.dead_letters_written:,}")
+        if self.chosen_chars is not None and self.rejected_chars:
+            lines.append(f"length bias: chosen {self.chosen_chars:,.0f} chars on average, rejected "
+                         f"{self.rejected_chars:,.0f} (ratio {self.chosen_chars / self.rejected_chars:.2f})")
         lines.append(
             f"dataset {self.uri}: pairs version {self.pairs_version}, dead_letters version {self.dead_letters_version}"
         )
@@ -95,7 +100,9 @@ def stage_counts(counters: dict[tuple[str, str], int], stage_names: tuple[str, .
             by_stage[namespace[len(METRIC_PREFIX):]][name] = value
     out = []
     for name in stage_names:
-        c = by_stage.get(name, {})
+        if name not in by_stage:
+            continue  # a stage the config switched off
+        c = by_stage[name]
         out.append(StageCounts(
             name=name,
             rows_in=c.get("in", 0),

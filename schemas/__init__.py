@@ -11,6 +11,10 @@ from prefmill.schemas.errors import (
 )
 from prefmill.schemas.records import (
     SCHEMA_VERSION,
+    AspectRating,
+    Comparison,
+    Judgment,
+    JudgeSummary,
     Candidate,
     CodeTests,
     Constraint,
@@ -31,7 +35,7 @@ from prefmill.schemas.records import (
 )
 
 __all__ = [
-    "SCHEMA_VERSION", "Candidate", "CodeTests", "CommitConflictError", "ConfigError", "Constraint",
+    "SCHEMA_VERSION", "AspectRating", "Comparison", "JudgeSummary", "Judgment", "Candidate", "CodeTests", "CommitConflictError", "ConfigError", "Constraint",
     "DatasetError", "DeadLetter", "ErrorEdit", "InputError", "Message", "PreferencePair", "PrefmillError",
     "Prompt", "PromptCandidates", "Reference", "Routing", "SchemaError", "SelfEdit", "Span", "StdioCase", "TokenUsage",
     "Verdict", "arrow_schema", "from_row", "stable_id", "to_row", "to_table",

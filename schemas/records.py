@@ -14,7 +14,7 @@ from typing import Any, Literal, Optional
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 # Bump when a column is added, removed or changes meaning; stored in the commit metadata of every version.
-SCHEMA_VERSION = "2"  # 2: pairs.granularity (solution | step) for self-edit step pairs
+SCHEMA_VERSION = "3"  # 2: pairs.granularity; 3: pairs.judge (judges, agreement, position bias)
 
 Domain = Literal["math", "code", "instruction", "chat"]
 Role = Literal["system", "user", "assistant", "tool"]
@@ -118,6 +118,31 @@ class Verdict(Record):
     expected: Optional[str] = None
 
 
+class AspectRating(Record):
+    aspect: str
+    rating: int = Field(ge=1, le=5)
+    rationale: str = ""
+
+
+class Judgment(Record):
+    """One judge's UltraFeedback-style ratings of one response."""
+
+    judge: str
+    ratings: list[AspectRating]
+    mean: float
+
+
+class Comparison(Record):
+    """One judge's pairwise preference between two responses, asked in both orders."""
+
+    judge: str
+    first_id: str
+    second_id: str
+    preferred_id: Optional[str] = Field(None, description="None when the judge called a tie")
+    position_consistent: bool = Field(description="False when the verdict flipped with the order (position bias)")
+    rationale: str = ""
+
+
 class Candidate(Record):
     id: str
     prompt_id: str
@@ -130,6 +155,7 @@ class Candidate(Record):
     latency_s: Optional[float] = None
     metadata: dict[str, Any] = Field(default_factory=dict, description="extra keys of a recorded response")
     verdict: Optional[Verdict] = None
+    judgments: list[Judgment] = Field(default_factory=list)
 
     @classmethod
     def make_id(cls, prompt_id: str, model: str, sample_index: int) -> str:
@@ -169,6 +195,7 @@ class PromptCandidates(Record):
     prompt: Prompt
     candidates: list[Candidate] = Field(default_factory=list)
     edits: list[SelfEdit] = Field(default_factory=list)
+    comparisons: list[Comparison] = Field(default_factory=list)
 
 
 class Routing(Record):
@@ -191,6 +218,15 @@ def utc_now() -> datetime:
     return datetime.now(timezone.utc)
 
 
+class JudgeSummary(Record):
+    """How an AI label was reached: which judges, how much they agreed, and whether order mattered."""
+
+    judges: list[str]
+    agreement: Optional[float] = Field(None, description="share of judges that prefer chosen")
+    position_consistent: Optional[bool] = Field(None, description="pairwise: False when a verdict flipped with the order")
+    low_confidence: bool = False
+
+
 class PreferencePair(Record):
     id: str
     prompt_id: str
@@ -211,6 +247,7 @@ class PreferencePair(Record):
     label_source: LabelSource
     routing: Optional[Routing] = None
     error_edit: Optional[ErrorEdit] = None
+    judge: Optional[JudgeSummary] = None
     chosen_candidate_id: Optional[str] = None
     rejected_candidate_id: Optional[str] = None
     run_id: str

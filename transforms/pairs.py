@@ -22,11 +22,13 @@ from typing import Literal, Optional
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from prefmill.schemas import Candidate, ErrorEdit, Message, PreferencePair, PromptCandidates, SelfEdit, Span, stable_id
+from prefmill.schemas import (
+    Candidate, ErrorEdit, JudgeSummary, Message, PreferencePair, PromptCandidates, SelfEdit, Span, stable_id,
+)
 from prefmill.transforms.base import Reject, Stage
 from prefmill.transforms.rationale import self_edit_rationale, verifier_rationale
 
-Strategy = Literal["verified", "self_edit"]
+Strategy = Literal["verified", "self_edit", "judged", "delta"]
 
 
 class PairsConfig(BaseModel):
@@ -44,6 +46,16 @@ class PairsConfig(BaseModel):
     self_edit_granularity: list[Literal["solution", "step"]] = Field(
         default_factory=lambda: ["solution", "step"],
         description="self_edit: full-solution pairs, step-level pairs (Step-DPO), or both")
+    judged_rejected: Literal["random", "lowest"] = Field(
+        "random", description="judged (pointwise): the rejected side is a random other candidate or the lowest rated")
+    min_rating_margin: float = Field(0.5, ge=0.0, description="judged: minimum mean-rating gap (1-5 scale)")
+    judge_rationale_template: str = Field(
+        "Judged by {judges}: mean rating {chosen_mean:.2f} vs {rejected_mean:.2f}. Chosen: {chosen_rationale} "
+        "Rejected: {rejected_rationale}", description="judged pairs' rationale, from the judges' own words")
+    model_strength: list[str] = Field(
+        default_factory=list, description="delta: model names, strongest first (Delta Learning)")
+    max_length_ratio: Optional[float] = Field(
+        None, gt=1.0, description="drop pairs whose longer side is more than this times the shorter (length bias)")
     sampled_per_self_edit: Optional[float] = Field(
         1.0, ge=0, description="with self_edit: verified pairs kept per self-edit solution pair (RISE uses 1); "
                                "null keeps max_pairs_per_prompt")
@@ -168,6 +180,120 @@ def _self_edit_pair(pc: PromptCandidates, chosen: Candidate, edit: SelfEdit, gra
     )
 
 
+def _mean_rating(candidate: Candidate) -> Optional[float]:
+    if not candidate.judgments:
+        return None
+    return sum(j.mean for j in candidate.judgments) / len(candidate.judgments)
+
+
+def _aspect_words(candidate: Candidate) -> str:
+    if not candidate.judgments:
+        return ""
+    return " ".join(r.rationale.rstrip(".") + "." for r in candidate.judgments[0].ratings if r.rationale)
+
+
+def judged_pairs(pc: PromptCandidates, config: PairsConfig, *, run_id: str, config_hash: str) -> list[PreferencePair]:
+    """Tulu 3 style: chosen = highest mean rating, rejected = a random other (or the lowest); the rating gap
+    must reach min_rating_margin; ties are dropped. Pairwise comparisons give pairs by majority vote."""
+    if pc.comparisons:
+        return _pairwise_pairs(pc, config, run_id=run_id, config_hash=config_hash)
+    rated = sorted((c for c in pc.candidates if c.judgments), key=lambda c: (-_mean_rating(c), c.id))
+    if len(rated) < 2:
+        return []
+    chosen = rated[0]
+    others = [c for c in rated[1:] if _mean_rating(chosen) - _mean_rating(c) >= max(config.min_rating_margin, 1e-9)]
+    if not others:
+        return []  # a tie at the top, or every gap below the margin
+    if config.judged_rejected == "lowest":
+        rejected = others[-1]
+    else:
+        rejected = random.Random(stable_id(config.seed, pc.prompt.id, "judged")).choice(others)
+    margin = _mean_rating(chosen) - _mean_rating(rejected)
+    judges = sorted({j.judge for j in chosen.judgments} & {j.judge for j in rejected.judgments})
+    agree = [j for j in judges if _judge_mean(chosen, j) > _judge_mean(rejected, j)]
+    rationale = config.judge_rationale_template.format(
+        judges=", ".join(judges), chosen_mean=_mean_rating(chosen), rejected_mean=_mean_rating(rejected),
+        chosen_rationale=_aspect_words(chosen), rejected_rationale=_aspect_words(rejected))
+    pair = make_pair(pc, chosen, rejected, source="judged", run_id=run_id, config_hash=config_hash,
+                     rationale=rationale)
+    return [pair.model_copy(update={
+        "chosen_score": _mean_rating(chosen), "rejected_score": _mean_rating(rejected), "margin": margin,
+        "strength": rating_strength(margin), "label_source": "ai",
+        "judge": JudgeSummary(judges=judges, agreement=len(agree) / len(judges) if judges else None,
+                              low_confidence=len(agree) < len(judges))})]
+
+
+def _judge_mean(candidate: Candidate, judge: str) -> float:
+    return next(j.mean for j in candidate.judgments if j.judge == judge)
+
+
+def rating_strength(margin: float) -> int:
+    """Strength of a judged pair from its mean-rating gap on the 1-5 scale.
+
+    >>> [rating_strength(m) for m in (2.5, 1.0, 0.5)]
+    [3, 2, 1]
+    """
+    return 3 if margin >= 2 else 2 if margin >= 1 else 1
+
+
+def _pairwise_pairs(pc: PromptCandidates, config: PairsConfig, *, run_id: str,
+                    config_hash: str) -> list[PreferencePair]:
+    by_id = {c.id: c for c in pc.candidates}
+    grouped: dict[tuple[str, str], list] = {}
+    for comparison in pc.comparisons:
+        grouped.setdefault((comparison.first_id, comparison.second_id), []).append(comparison)
+    pairs = []
+    for (a, b), comparisons in sorted(grouped.items()):
+        votes = [c.preferred_id for c in comparisons if c.preferred_id is not None]
+        for_a, for_b = votes.count(a), votes.count(b)
+        if for_a == for_b:
+            continue  # a tie, or judges split evenly: no preference to learn
+        chosen_id, rejected_id = (a, b) if for_a > for_b else (b, a)
+        consistent = all(c.position_consistent for c in comparisons)
+        agreement = max(for_a, for_b) / len(comparisons)
+        margin = abs(for_a - for_b) / len(comparisons)
+        strength = 3 if agreement == 1 and consistent else 2 if consistent else 1
+        rationale = " ".join(c.rationale for c in comparisons if c.preferred_id == chosen_id and c.rationale)
+        pair = make_pair(pc, by_id[chosen_id], by_id[rejected_id], source="judged", run_id=run_id,
+                         config_hash=config_hash, rationale=rationale or None)
+        pairs.append(pair.model_copy(update={
+            "chosen_score": None, "rejected_score": None, "margin": margin, "strength": strength, "label_source": "ai",
+            "judge": JudgeSummary(judges=sorted({c.judge for c in comparisons}), agreement=agreement,
+                                  position_consistent=consistent, low_confidence=not consistent or agreement < 1)}))
+    random.Random(stable_id(config.seed, pc.prompt.id, "pairwise")).shuffle(pairs)
+    return pairs[: config.max_pairs_per_prompt]
+
+
+def delta_pairs(pc: PromptCandidates, config: PairsConfig, *, run_id: str, config_hash: str) -> list[PreferencePair]:
+    """Delta Learning: chosen from a stronger model, rejected from a weaker one, by `model_strength` order.
+
+    margin = rank gap / (number of ranked models - 1); strength = the rank gap, at most 3.
+    """
+    rank = {name: i for i, name in enumerate(config.model_strength)}
+    ranked = [c for c in pc.candidates if c.model in rank]
+    combos = [(a, b) for a, b in itertools.permutations(ranked, 2) if rank[a.model] < rank[b.model]
+              and normalize_text(a.text) != normalize_text(b.text)]
+    combos.sort(key=lambda pair: (pair[0].id, pair[1].id))
+    random.Random(stable_id(config.seed, pc.prompt.id, "delta")).shuffle(combos)
+    pairs = []
+    for chosen, rejected in combos[: config.max_pairs_per_prompt]:
+        gap = rank[rejected.model] - rank[chosen.model]
+        rationale = (f"The chosen response comes from {chosen.model}, ranked above {rejected.model} in the "
+                     f"configured model strength order (Delta Learning: the gap between a stronger and a weaker "
+                     f"model carries the preference, no judge needed).")
+        pair = make_pair(pc, chosen, rejected, source="delta", run_id=run_id, config_hash=config_hash,
+                         rationale=rationale)
+        pairs.append(pair.model_copy(update={
+            "chosen_score": None, "rejected_score": None, "margin": gap / max(1, len(config.model_strength) - 1),
+            "strength": min(3, gap), "label_source": "ai"}))
+    return pairs
+
+
+def length_ratio(pair: PreferencePair) -> float:
+    a, b = len(pair.chosen[-1].content), len(pair.rejected[-1].content)
+    return max(a, b) / max(1, min(a, b))
+
+
 class BuildPairs(Stage):
     name = "pairs"
 
@@ -189,12 +315,21 @@ class BuildPairs(Stage):
             solution_edits = sum(1 for p in edited if p.granularity == "solution")
             if solution_edits and self.config.sampled_per_self_edit is not None:
                 verified = verified[: math.ceil(self.config.sampled_per_self_edit * solution_edits)]
-        if not verified and not edited:
-            yield Reject(reason or "no_self_edit", error=f"no pair among {len(pc.candidates)} candidates")
+        pairs = [make_pair(pc, chosen, rejected, source="verified", run_id=self.run_id, config_hash=self.config_hash,
+                           rationale=verifier_rationale(chosen.verdict, rejected.verdict)
+                           if self.config.verifier_rationale else None) for chosen, rejected in verified]
+        pairs += edited
+        context = {"run_id": self.run_id, "config_hash": self.config_hash}
+        if "judged" in self.config.strategies:
+            pairs += judged_pairs(pc, self.config, **context)
+        if "delta" in self.config.strategies:
+            pairs += delta_pairs(pc, self.config, **context)
+        if self.config.max_length_ratio is not None:
+            for pair in [p for p in pairs if length_ratio(p) > self.config.max_length_ratio]:
+                pairs.remove(pair)
+                yield Reject("length_ratio", record_id=pair.id, payload=pair,
+                             error=f"length ratio {length_ratio(pair):.2f} > {self.config.max_length_ratio}")
+        if not pairs:
+            yield Reject(reason or "no_pair", error=f"no pair among {len(pc.candidates)} candidates")
             return
-        for chosen, rejected in verified:
-            rationale = (verifier_rationale(chosen.verdict, rejected.verdict)
-                         if self.config.verifier_rationale else None)
-            yield make_pair(pc, chosen, rejected, source="verified", run_id=self.run_id,
-                            config_hash=self.config_hash, rationale=rationale)
-        yield from edited
+        yield from pairs

@@ -1,0 +1,292 @@
+"""Judge: LLM ratings of candidates (UltraFeedback style) or pairwise preferences, for judged pairs.
+
+pointwise: each judge rates each response on four aspects (helpfulness, instruction following, honesty,
+truthfulness), 1 to 5 with a rationale per aspect, as structured output validated by pydantic.
+pairwise: each judge compares every two responses in both orders (A/B, then B/A); a verdict that flips with
+the order is position-inconsistent, and the pair it makes is marked low-confidence for routing.
+An unparseable judgment is retried once with a reminder (a new cache key), then becomes a dead letter with
+the judge's raw text. It never becomes a silent rating.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+from typing import Literal, Optional
+
+import apache_beam as beam
+from apache_beam.metrics import Metrics
+from apache_beam.ml.inference.base import RunInference
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
+
+from prefmill.schemas import AspectRating, Comparison, DeadLetter, Judgment, PromptCandidates
+from prefmill.transforms.base import DEAD_LETTERS, METRIC_PREFIX, Stage, encode_payload
+from prefmill.transforms.generate import ModelSpec, make_handler
+from prefmill.transforms.llm.base import LLMRequest, LLMResponse
+
+ASPECTS = ["helpfulness", "instruction_following", "honesty", "truthfulness"]
+
+RUBRIC = """You are an impartial judge of AI assistant responses. Rate the response on each aspect from 1 (poor)
+to 5 (excellent): helpfulness (does it solve the user's need), instruction_following (does it do what was
+asked, in the requested form), honesty (does it express uncertainty and avoid overclaiming), truthfulness
+(are its statements correct, with nothing made up). Give a one-sentence rationale per aspect."""
+
+POINTWISE_TEMPLATE = """{rubric}
+
+User request:
+{question}
+
+Response to rate:
+{response}
+
+Reply with JSON only: {{"<aspect>": {{"rating": 1-5, "rationale": "..."}}, ...}} for the aspects {aspects}."""
+
+PAIRWISE_TEMPLATE = """You are an impartial judge. Which response better answers the user's request? Consider helpfulness,
+instruction following, honesty and truthfulness; ignore length and position.
+
+User request:
+{question}
+
+Response A:
+{first}
+
+Response B:
+{second}
+
+Reply with JSON only: {{"preferred": "A" | "B" | "tie", "rationale": "one or two sentences"}}."""
+
+RETRY_REMINDER = "\n\nYour previous reply could not be read. Reply with the JSON object only, nothing else."
+
+
+class JudgeConfig(BaseModel):
+    """LLM judges for judged pairs."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    enabled: bool = Field(False, description="rate candidates with LLM judges")
+    mode: Literal["pointwise", "pairwise"] = Field("pointwise", description="ratings per response, or A/B preferences")
+    models: list[ModelSpec] = Field(default_factory=list, description="one or more judge models")
+    domains: list[Literal["math", "code", "instruction", "chat"]] = Field(
+        default_factory=lambda: ["chat"], description="domains to judge (verifiers decide the others)")
+    aspects: list[str] = Field(default_factory=lambda: list(ASPECTS), description="rated aspects (pointwise)")
+    rubric: str = Field(RUBRIC, description="the rating rubric, {rubric} in the pointwise template")
+    pointwise_template: str = Field(POINTWISE_TEMPLATE, description="{rubric} {question} {response} {aspects}")
+    pairwise_template: str = Field(PAIRWISE_TEMPLATE, description="{question} {first} {second}")
+
+
+class JudgeParseError(ValueError):
+    """A judge's answer does not match the expected structure."""
+
+
+def aspect_schema(aspects: list[str]) -> dict:
+    rating = {"type": "object", "properties": {"rating": {"type": "integer", "minimum": 1, "maximum": 5},
+                                               "rationale": {"type": "string"}}, "required": ["rating", "rationale"]}
+    return {"type": "object", "properties": {a: rating for a in aspects}, "required": list(aspects)}
+
+
+PAIRWISE_SCHEMA = {"type": "object", "properties": {"preferred": {"enum": ["A", "B", "tie"]},
+                                                    "rationale": {"type": "string"}}, "required": ["preferred"]}
+
+
+class _AspectAnswer(BaseModel):
+    rating: int = Field(ge=1, le=5)
+    rationale: str = ""
+
+
+class _PairwiseAnswer(BaseModel):
+    preferred: Literal["A", "B", "tie"]
+    rationale: str = ""
+
+
+def _json_object(text: Optional[str]) -> dict:
+    if not text:
+        raise JudgeParseError("empty answer")
+    body = text.strip()
+    if body.startswith("```"):
+        body = body.strip("`").removeprefix("json").strip()
+    start, end = body.find("{"), body.rfind("}")
+    if start < 0 or end <= start:
+        raise JudgeParseError("no JSON object in the answer")
+    try:
+        value = json.loads(body[start:end + 1])
+    except json.JSONDecodeError as exc:
+        raise JudgeParseError(f"invalid JSON: {exc.msg}") from None
+    if not isinstance(value, dict):
+        raise JudgeParseError("the answer is not a JSON object")
+    return value
+
+
+def parse_pointwise(text: Optional[str], aspects: list[str], judge: str) -> Judgment:
+    """A judge's answer -> Judgment; JudgeParseError when any aspect is missing or out of range.
+
+    >>> j = parse_pointwise('{"helpfulness": {"rating": 4, "rationale": "ok"}}', ["helpfulness"], "j")
+    >>> (j.mean, j.ratings[0].rating)
+    (4.0, 4)
+    """
+    fields = {a: (_AspectAnswer, ...) for a in aspects}
+    model = create_model("PointwiseAnswer", **fields)
+    try:
+        answer = model.model_validate(_json_object(text))
+    except ValidationError as exc:
+        raise JudgeParseError(f"invalid ratings: {exc.errors()[0]['loc']} {exc.errors()[0]['msg']}") from None
+    ratings = [AspectRating(aspect=a, rating=getattr(answer, a).rating, rationale=getattr(answer, a).rationale)
+               for a in aspects]
+    return Judgment(judge=judge, ratings=ratings, mean=sum(r.rating for r in ratings) / len(ratings))
+
+
+def parse_pairwise(text: Optional[str]) -> tuple[str, str]:
+    """(preferred "A" | "B" | "tie", rationale)."""
+    try:
+        answer = _PairwiseAnswer.model_validate(_json_object(text))
+    except ValidationError as exc:
+        raise JudgeParseError(f"invalid preference: {exc.errors()[0]['msg']}") from None
+    return answer.preferred, answer.rationale
+
+
+def judge_requests(pc: PromptCandidates, config: JudgeConfig, spec: ModelSpec, attempt: int = 0) -> list[LLMRequest]:
+    if pc.prompt.domain not in config.domains or len(pc.candidates) < 2:
+        return []
+    question = pc.prompt.question
+    params = spec.sampling.model_copy(update={"json_schema": aspect_schema(config.aspects)
+                                              if config.mode == "pointwise" else PAIRWISE_SCHEMA})
+    reminder = RETRY_REMINDER if attempt else ""
+    requests = []
+    if config.mode == "pointwise":
+        for c in pc.candidates:
+            text = config.pointwise_template.format(rubric=config.rubric, question=question, response=c.text,
+                                                    aspects=", ".join(config.aspects))
+            requests.append(LLMRequest(prompt_id=pc.prompt.id, model=spec.name, params=params, sample_index=attempt,
+                                       messages=[{"role": "user", "content": text + reminder}],
+                                       tag={"judge": spec.name, "candidate": c.id, "attempt": attempt}))
+        return requests
+    for a, b in itertools.combinations(sorted(pc.candidates, key=lambda c: c.id), 2):
+        for first, second, order in ((a, b, "ab"), (b, a, "ba")):
+            text = config.pairwise_template.format(question=question, first=first.text, second=second.text)
+            requests.append(LLMRequest(prompt_id=pc.prompt.id, model=spec.name, params=params, sample_index=attempt,
+                                       messages=[{"role": "user", "content": text + reminder}],
+                                       tag={"judge": spec.name, "pair": (a.id, b.id), "order": order,
+                                            "attempt": attempt}))
+    return requests
+
+
+class _Parse(beam.DoFn):
+    """Parse answers: ok -> (prompt_id, parsed); unparseable first attempt -> `retry`; second -> dead letter."""
+
+    def __init__(self, config: JudgeConfig, run_id: str) -> None:
+        self.config = config
+        self.run_id = run_id
+
+    def process(self, response: LLMResponse):
+        request, tag = response.request, response.request.tag
+        Metrics.counter(METRIC_PREFIX + "judge", "judgments").inc()
+        try:
+            if not response.ok:
+                raise JudgeParseError(f"request failed: {response.error}")
+            if self.config.mode == "pointwise":
+                parsed = parse_pointwise(response.text, self.config.aspects, tag["judge"])
+            else:
+                parsed = parse_pairwise(response.text)
+            yield request.prompt_id, (tag, parsed)
+        except JudgeParseError as exc:
+            if tag["attempt"] == 0:
+                Metrics.counter(METRIC_PREFIX + "judge", "retries").inc()
+                yield beam.pvalue.TaggedOutput("retry", (request.prompt_id, judgment_key(tag)))
+                return
+            Metrics.counter(METRIC_PREFIX + "judge", "dead_letters").inc()
+            Metrics.counter(METRIC_PREFIX + "judge", "dead_unparseable_judgment").inc()
+            yield beam.pvalue.TaggedOutput(DEAD_LETTERS, DeadLetter(
+                stage="judge", reason="unparseable_judgment",
+                record_id=f"{request.prompt_id}/{tag['judge']}/{tag.get('candidate') or '-'.join(tag['pair'])}",
+                payload=encode_payload({"judge": tag["judge"], "answer": response.text}),
+                error=str(exc), run_id=self.run_id))
+
+
+class JudgeCandidates(beam.PTransform):
+    """PromptCandidates -> (PromptCandidates, parsed judgments) and unparseable-judgment dead letters."""
+
+    def __init__(self, config: JudgeConfig, cache_path: Optional[str], run_id: str = "") -> None:
+        super().__init__()
+        self.config = config
+        self.cache_path = cache_path
+        self.run_id = run_id
+
+    def expand(self, prompts):
+        config = self.config
+        keyed = prompts | "KeyForJudge" >> beam.Map(lambda pc: (pc.prompt.id, pc))
+        parsed, dead = [], []
+        for spec in config.models:
+            first = (prompts | f"JudgeRequests[{spec.name}]" >> beam.FlatMap(judge_requests, config, spec)
+                     | f"Judge[{spec.name}]" >> RunInference(make_handler(spec, self.cache_path))
+                     | f"Parse[{spec.name}]" >> beam.ParDo(_Parse(config, self.run_id)).with_outputs(
+                         "retry", DEAD_LETTERS, main="ok"))
+            # Retry once: the whole prompt's unparseable judgments of this judge, asked again with a reminder.
+            retried = (
+                {"prompt": keyed, "retry": first.retry} | f"JoinRetry[{spec.name}]" >> beam.CoGroupByKey()
+                | f"RetryRequests[{spec.name}]" >> beam.FlatMap(_retry_requests, config, spec)
+                | f"JudgeRetry[{spec.name}]" >> RunInference(make_handler(spec, self.cache_path))
+                | f"ParseRetry[{spec.name}]" >> beam.ParDo(_Parse(config, self.run_id)).with_outputs(
+                    "retry", DEAD_LETTERS, main="ok"))
+            parsed += [first.ok, retried.ok]
+            dead += [first[DEAD_LETTERS], retried[DEAD_LETTERS]]
+        joined = ({"prompt": keyed, "judged": parsed | "AllJudgments" >> beam.Flatten()}
+                  | "JoinJudgments" >> beam.CoGroupByKey()
+                  | "PairJudgments" >> beam.FlatMap(lambda kv: [(pc, list(kv[1]["judged"])) for pc in kv[1]["prompt"]]))
+        return {"main": joined, "dead_letters": dead | "JudgeDeadLetters" >> beam.Flatten()}
+
+
+def judgment_key(tag: dict) -> tuple:
+    """What a judgment is about, independent of the attempt: a candidate, or a pair and an order."""
+    return (tag.get("candidate"),) if "candidate" in tag else (tuple(tag["pair"]), tag["order"])
+
+
+def _retry_requests(item, config: JudgeConfig, spec: ModelSpec):
+    """Exactly the judgments whose first answer could not be read, asked again with a reminder."""
+    _, grouped = item
+    failed = set(grouped["retry"])
+    if not failed:
+        return []
+    return [r for pc in grouped["prompt"] for r in judge_requests(pc, config, spec, attempt=1)
+            if judgment_key(r.tag) in failed]
+
+
+def combine(pc: PromptCandidates, judged: list, config: JudgeConfig) -> PromptCandidates:
+    """Attach pointwise judgments to candidates, or both-order pairwise answers as Comparisons."""
+    if config.mode == "pointwise":
+        by_candidate: dict[str, dict[str, Judgment]] = {}
+        for tag, judgment in judged:
+            by_candidate.setdefault(tag["candidate"], {})[tag["judge"]] = judgment
+        candidates = [c.model_copy(update={"judgments": list(by_candidate.get(c.id, {}).values())})
+                      for c in pc.candidates]
+        return pc.model_copy(update={"candidates": candidates})
+    orders: dict[tuple, dict[str, tuple[str, str]]] = {}
+    for tag, (preferred, rationale) in judged:
+        orders.setdefault((tag["judge"], tuple(tag["pair"])), {})[tag["order"]] = (preferred, rationale)
+    comparisons = []
+    for (judge, (a, b)), answers in sorted(orders.items()):
+        if set(answers) != {"ab", "ba"}:
+            continue  # one order could not be read: no comparison from this judge
+        ab, ba = answers["ab"][0], answers["ba"][0]
+        pick_ab = {"A": a, "B": b}.get(ab)  # in order ab, A is a
+        pick_ba = {"A": b, "B": a}.get(ba)  # in order ba, A is b
+        consistent = pick_ab == pick_ba
+        # A flipped verdict keeps the first order's pick and is flagged: the pair becomes low-confidence.
+        comparisons.append(Comparison(judge=judge, first_id=a, second_id=b, preferred_id=pick_ab,
+                                      position_consistent=consistent, rationale=answers["ab"][1]))
+    return pc.model_copy(update={"comparisons": pc.comparisons + comparisons})
+
+
+class AttachJudgments(Stage):
+    """The per-prompt accounting of judging: attaches ratings or comparisons, always passes the prompt on."""
+
+    name = "judge"
+
+    def __init__(self, config: JudgeConfig, run_id: str = "") -> None:
+        super().__init__(run_id)
+        self.config = config
+
+    def record_id(self, element) -> str:
+        return element[0].prompt.id
+
+    def handle(self, element):
+        pc, judged = element
+        yield combine(pc, judged, self.config)
