@@ -1,0 +1,103 @@
+"""The judge stage end to end on a real FnApiRunner against a real local OpenAI-compatible server."""
+
+from __future__ import annotations
+
+import json
+
+from prefmill.pipelines.config import validate_config
+from prefmill.pipelines.launcher import run_config
+from prefmill.transforms.dataset import run_query
+from prefmill.transforms.judge import ASPECTS, RETRY_REMINDER
+
+from llm_server import FakeLLMServer
+from support import SAMPLE
+
+CHAT = [json.loads(line) for line in SAMPLE.read_text().splitlines() if '"domain": "chat"' in line][:4]
+INTENT = {c["text"]: c["intended"] for row in CHAT for c in row["candidates"]}
+SCORE = {"correct": 5, "wrong": 3, "off_format": 1}
+
+
+def ratings_json(score: int) -> str:
+    return json.dumps({a: {"rating": score, "rationale": f"{a} is {score}"} for a in ASPECTS})
+
+
+def judge_answer(body: dict) -> str:
+    content = body["messages"][-1]["content"]
+    if body["model"] == "always-first":  # pairwise, and biased: whichever response is shown first wins
+        return json.dumps({"preferred": "A", "rationale": "A reads better"})
+    response = content.split("Response to rate:\n", 1)[1].split("\n\nReply with JSON only", 1)[0]
+    score = SCORE[INTENT[response]]
+    if body["model"] == "flaky" and CHAT[0]["prompt"] in content and RETRY_REMINDER not in content:
+        return "Sure! Here are my ratings: helpfulness 5, honesty 5"  # unparseable once, fixed on retry
+    if body["model"] == "broken" and CHAT[1]["prompt"] in content:
+        return "I would rate this response highly."  # never parseable
+    if body["model"] == "generous":
+        score = min(5, score + 1)
+    return ratings_json(score)
+
+
+def write_prompts(tmp_path):
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    path = tmp_path / "chat.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in CHAT))
+    return path
+
+
+def run(tmp_path, server, judges, mode="pointwise", **pairs):
+    models = [{"name": j, "backend": "openai", "model": j, "openai": {"base_url": server.url, "backoff_base_s": 0.01},
+               "sampling": {"temperature": 0.0}} for j in judges]
+    return run_config(validate_config({
+        "input": {"path": str(write_prompts(tmp_path))}, "output": {"uri": str(tmp_path / "ds")},
+        "judge": {"enabled": True, "mode": mode, "models": models},
+        "pairs": {"strategies": ["judged"], **pairs},
+    }), progress=False)
+
+
+def test_two_judges_rate_with_structured_output_and_agree(tmp_path):
+    with FakeLLMServer(answer=judge_answer) as server:
+        summary = run(tmp_path, server, ["strict", "generous"], judged_rejected="lowest")
+        bodies = [r["body"] for r in server.requests]
+    assert len(bodies) == 4 * 3 * 2  # prompts x candidates x judges
+    assert all(b["response_format"]["json_schema"]["schema"]["required"] == ASPECTS for b in bodies)
+    _, rows = run_query(summary.uri, "SELECT chosen[1].content, rejected[1].content, chosen_score, rejected_score, "
+                                     "margin, strength, label_source, judge.judges, judge.agreement FROM pairs")
+    assert len(rows) == 4
+    for chosen, rejected, cs, rs, margin, strength, label, judges, agreement in rows:
+        assert INTENT[chosen] == "correct" and INTENT[rejected] == "off_format"
+        # strict: 5 vs 1; generous: +1 capped at 5, so 5 vs 2
+        assert (cs, rs, margin, strength, label, judges, agreement) == (5.0, 1.5, 3.5, 3, "ai", ["generous", "strict"], 1.0)
+
+
+def test_unparseable_judgment_is_retried_once_then_dead_lettered_with_the_raw_text(tmp_path):
+    with FakeLLMServer(answer=judge_answer) as server:
+        summary = run(tmp_path, server, ["flaky"])
+        flaky_retries = [r for r in server.requests if RETRY_REMINDER in r["body"]["messages"][-1]["content"]]
+    assert len(flaky_retries) == 3  # the 3 candidates of the first prompt, asked once more
+    assert summary.stage("judge").extra["retries"] == 3
+    assert summary.stage("pairs").emitted == 4  # the retry fixed them: every prompt still gets its pair
+    with FakeLLMServer(answer=judge_answer) as server:
+        summary = run(tmp_path / "b", server, ["broken"])
+    _, dead = run_query(summary.uri, "SELECT reason, payload FROM dead_letters WHERE stage = 'judge'")
+    assert len(dead) == 3 and all(r == "unparseable_judgment" and "I would rate" in p for r, p in dead)
+    _, rows = run_query(summary.uri, "SELECT DISTINCT prompt_id FROM pairs")
+    assert CHAT[1]["id"] not in {r[0] for r in rows}  # never a silent rating of 1
+
+
+def test_pairwise_judge_asks_both_orders_and_flags_position_bias(tmp_path):
+    with FakeLLMServer(answer=judge_answer) as server:
+        summary = run(tmp_path, server, ["always-first"], mode="pairwise", max_pairs_per_prompt=3)
+        assert len(server.requests) == 4 * 3 * 2  # 3 candidate pairs x 2 orders per prompt
+    _, rows = run_query(summary.uri, "SELECT judge.position_consistent, judge.low_confidence, strength FROM pairs")
+    assert rows and all(row == (False, True, 1) for row in rows)
+
+
+def test_tiny_transformers_judge_answers_become_dead_letters(tmp_path, tiny_model):
+    models = [{"name": "tiny", "backend": "transformers", "model": str(tiny_model),
+               "sampling": {"temperature": 1.0, "max_tokens": 8, "seed": 0}}]
+    summary = run_config(validate_config({
+        "input": {"path": str(write_prompts(tmp_path))}, "output": {"uri": str(tmp_path / "ds")},
+        "judge": {"enabled": True, "models": models}, "pairs": {"strategies": ["judged"]},
+    }), progress=False)
+    assert summary.stage("judge").extra["retries"] == 12
+    assert summary.stage("judge").reasons == {"unparseable_judgment": 12}
+    assert summary.stage("pairs").emitted == 0 and summary.balanced
