@@ -41,6 +41,9 @@ class PairsConfig(BaseModel):
     min_score_gap: float = Field(
         0.25, ge=0.0, le=1.0,
         description="verified: minimum chosen - rejected score (code and instruction scores are fractions passed)")
+    verified_graded: bool = Field(
+        False, description="verified: a candidate passing more tests (constraints) beats one passing fewer, by "
+                           "min_score_gap, even when neither passes all (code and instruction)")
     seed: int = Field(0, description="seed of every random choice")
     verifier_rationale: bool = Field(True, description="write a verifier-grounded rationale on verified pairs")
     self_edit_granularity: list[Literal["solution", "step"]] = Field(
@@ -93,10 +96,12 @@ def verified_pairs(pc: PromptCandidates, config: PairsConfig) -> tuple[list[tupl
         return [], "no_passing_candidate"
     if not failing:
         return [], "no_failing_candidate"
-    combos = [
-        (p, f) for p, f in itertools.product(passing, failing)
-        if p.verdict.score - f.verdict.score >= config.min_score_gap
-    ]
+    if config.verified_graded and pc.prompt.domain in ("code", "instruction"):
+        combos = [(a, b) for a, b in itertools.permutations(verdicts, 2)
+                  if a.verdict.score > b.verdict.score and a.verdict.score - b.verdict.score >= config.min_score_gap]
+    else:
+        combos = [(p, f) for p, f in itertools.product(passing, failing)
+                  if p.verdict.score - f.verdict.score >= config.min_score_gap]
     if not combos:
         return [], "below_min_gap"
     distinct = [(p, f) for p, f in combos if normalize_text(p.text) != normalize_text(f.text)]

@@ -62,3 +62,12 @@ def test_make_pair_fills_the_contract():
     assert (pair.margin, pair.strength, pair.label_source, pair.pair_source) == (1.0, 3, "verifier", "verified")
     assert pair.id == make_pair(pc, pc.candidates[0], pc.candidates[1], source="verified", run_id="other",
                                 config_hash="x", rationale=None).id
+
+
+def test_graded_code_pairs_rank_more_tests_passed_over_fewer():
+    pc = group(cand("full", True, 1.0), cand("most", False, 0.75), cand("some", False, 0.25), cand("none", False, 0.0))
+    pc = pc.model_copy(update={"prompt": pc.prompt.model_copy(update={"domain": "code"})})
+    graded, _ = verified_pairs(pc, PairsConfig(verified_graded=True, min_score_gap=0.5, max_pairs_per_prompt=10))
+    assert ids(graded) == [("full", "none"), ("full", "some"), ("most", "none"), ("most", "some")]
+    plain, _ = verified_pairs(pc, PairsConfig(min_score_gap=0.5, max_pairs_per_prompt=10))
+    assert ids(plain) == [("full", "none"), ("full", "some")]
