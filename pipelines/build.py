@@ -8,7 +8,7 @@ import apache_beam as beam
 
 from prefmill.pipelines.config import PrefmillConfig
 from prefmill.schemas import DeadLetter, PreferencePair
-from prefmill.transforms.base import apply_stage
+from prefmill.transforms.base import DEAD_LETTERS, MAIN, apply_stage
 from prefmill.transforms.dataset import DatasetPaths, WriteTable
 from prefmill.transforms.dataset.layout import DEAD_LETTERS, PAIRS
 from prefmill.transforms.generate import CheckCandidates, GenerateWithModels
@@ -16,10 +16,11 @@ from prefmill.transforms.judge import AttachJudgments, JudgeCandidates
 from prefmill.transforms.pairs import BuildPairs
 from prefmill.transforms.read import ReadPrompts
 from prefmill.transforms.rise import AttachEdits, InjectErrors, LLMSelfEdit
+from prefmill.transforms.route import PerformanceModel, RoutePairs
 from prefmill.transforms.verify import Verify
 
 # Stage names in pipeline order; each is a Beam metrics namespace `prefmill.<name>`.
-STAGES = ("read", "dedupe", "generate", "verify", "inject", "judge", "pairs")
+STAGES = ("read", "dedupe", "generate", "verify", "inject", "judge", "pairs", "route")
 
 
 @dataclass(frozen=True)
@@ -58,11 +59,21 @@ def build_pipeline(pipeline: beam.Pipeline, config: PrefmillConfig, ctx: RunCont
         stage_dead += [judged["dead_letters"], judge_dead]
     pairs, pairs_dead = apply_stage(verified, "BuildPairs", BuildPairs(config.pairs, run_id, ctx.config_hash))
 
+    route_dead = []
+    if config.route.enabled:
+        model = None
+        if config.route.model_path:
+            with open(config.route.model_path, encoding="utf-8") as handle:
+                model = PerformanceModel.from_json(handle.read())
+        routed = pairs | "RoutePairs" >> RoutePairs(config.route, model, run_id)
+        pairs, dead_routes = routed[MAIN], routed[DEAD_LETTERS]
+        route_dead.append(dead_routes)
+
     rows_per_file = config.output.rows_per_file
     _ = pairs | "WritePairs" >> WriteTable(
         ctx.paths.table(PAIRS), run_id, PreferencePair, ctx.paths.manifest(run_id, PAIRS), rows_per_file
     )
-    dead = (*dead_letters, *stage_dead, pairs_dead) | "AllDeadLetters" >> beam.Flatten()
+    dead = (*dead_letters, *stage_dead, pairs_dead, *route_dead) | "AllDeadLetters" >> beam.Flatten()
     _ = dead | "WriteDeadLetters" >> WriteTable(
         ctx.paths.table(DEAD_LETTERS), run_id, DeadLetter, ctx.paths.manifest(run_id, DEAD_LETTERS), rows_per_file
     )

@@ -4,6 +4,7 @@
     prefmill validate CONFIG
     prefmill versions URI [--format table|csv|json]
     prefmill sql URI "QUERY" [--version N] [--format table|csv|json]   (or --file query.sql)
+    prefmill route fit EXPERIMENTS_TABLE --out model.json
 """
 
 from __future__ import annotations
@@ -102,6 +103,33 @@ def _cmd_sql(args: argparse.Namespace) -> int:
     return 0
 
 
+def _read_table(path: str) -> list[dict]:
+    import duckdb
+
+    con = duckdb.connect()
+    lower = path.lower()
+    reader = "read_parquet" if lower.endswith(".parquet") else "read_json_auto" if lower.endswith(
+        (".json", ".jsonl")) else "read_csv_auto"
+    try:
+        relation = con.sql(f"SELECT * FROM {reader}(?)", params=[path])
+        columns, rows = relation.columns, relation.fetchall()
+    except duckdb.Error as exc:
+        raise PrefmillError(f"cannot read the experiments table {path}: {exc}") from None
+    return [dict(zip(columns, row)) for row in rows]
+
+
+def _cmd_route_fit(args: argparse.Namespace) -> int:
+    from prefmill.transforms.route import PerformanceModel
+
+    rows = _read_table(args.table)
+    model = PerformanceModel.fit(rows, target=args.target)
+    with open(args.out, "w", encoding="utf-8") as handle:
+        handle.write(model.to_json())
+    print(f"fitted a quadratic performance model on {len(rows)} experiments and {len(model.features)} tag bins "
+          f"(R^2 {model.r2:.3f}); saved to {args.out}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="prefmill", description="Curate preference datasets with Apache Beam.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -126,6 +154,13 @@ def build_parser() -> argparse.ArgumentParser:
     sql.add_argument("--file", help="read the query from this file")
     sql.add_argument("--version", type=int, help="dataset version (default: latest)")
     sql.add_argument("--format", choices=["table", "csv", "json"], default="table")
+    route = sub.add_parser("route", help="routing tools")
+    route_sub = route.add_subparsers(dest="route_command", required=True)
+    fit = route_sub.add_parser("fit", help="fit the HyPER performance model from past experiments")
+    fit.add_argument("table", help="CSV, JSONL or Parquet: one row per experiment, a count column per tag bin "
+                                   "(e.g. 'domain=chat') and the reward-model score")
+    fit.add_argument("--out", required=True, help="where to write the model (JSON)")
+    fit.add_argument("--target", default="score", help="the score column")
     return parser
 
 
@@ -144,6 +179,8 @@ def main(argv: Optional[list[str]] = None) -> int:
     try:
         if args.command == "run":
             return _cmd_run(args, extra)
+        if args.command == "route":
+            return _cmd_route_fit(args)
         return {"validate": _cmd_validate, "versions": _cmd_versions, "sql": _cmd_sql}[args.command](args)
     except PrefmillError as exc:
         print(f"error: {exc}", file=sys.stderr)

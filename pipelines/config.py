@@ -25,6 +25,7 @@ from prefmill.transforms.judge import JudgeConfig
 from prefmill.transforms.pairs import PairsConfig
 from prefmill.transforms.read import InputConfig
 from prefmill.transforms.rise import InjectConfig
+from prefmill.transforms.route import RouteConfig
 from prefmill.transforms.verify import VerifyConfig
 
 
@@ -53,7 +54,7 @@ class RunnerConfig(BaseModel):
 
 
 class PrefmillConfig(BaseModel):
-    """A whole run: input -> generate -> verify -> inject -> judge -> pairs -> output."""
+    """A whole run: input -> generate -> verify -> inject -> judge -> pairs -> route -> output."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -64,6 +65,7 @@ class PrefmillConfig(BaseModel):
     inject: InjectConfig = Field(default_factory=InjectConfig)
     judge: JudgeConfig = Field(default_factory=JudgeConfig)
     pairs: PairsConfig = Field(default_factory=PairsConfig)
+    route: RouteConfig = Field(default_factory=RouteConfig)
     output: OutputConfig
     runner: RunnerConfig = Field(default_factory=RunnerConfig)
 

@@ -123,6 +123,17 @@ def _pair_stats(paths: DatasetPaths, files: list[dict]) -> dict:
     return {"models": models, "chosen_chars": chosen, "rejected_chars": rejected}
 
 
+def _routing_record(config: PrefmillConfig) -> Optional[dict]:
+    """The routing policy, and the fitted model itself, versioned with the dataset in the commit metadata."""
+    if not config.route.enabled:
+        return None
+    record = {"policy": config.route.policy, "budget": config.route.budget, "budget_unit": config.route.budget_unit}
+    if config.route.model_path:
+        with open(config.route.model_path, encoding="utf-8") as handle:
+            record["model"] = json.loads(handle.read())
+    return record
+
+
 def run_config(config: PrefmillConfig, *, output: Optional[str] = None, beam_args: Optional[list[str]] = None,
                progress: bool = True) -> RunSummary:
     """Run one config and commit its dataset version; returns the run summary."""
@@ -168,6 +179,7 @@ def run_config(config: PrefmillConfig, *, output: Optional[str] = None, beam_arg
         "name": config.name,
         "models": stats["models"],
         "length": {"chosen_chars": stats["chosen_chars"], "rejected_chars": stats["rejected_chars"]},
+        "routing": _routing_record(config),
         "rows_in": summary.rows_in,
         "stages": {s.name: s.model_dump(exclude={"name"}) for s in summary.stages},
     }

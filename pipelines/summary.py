@@ -51,12 +51,18 @@ class RunSummary(BaseModel):
         return self.stages[0].rows_in if self.stages else 0
 
     @property
+    def prompt_stages(self) -> list[StageCounts]:
+        """Stages counted in prompts (route counts pairs, after the prompts became pairs)."""
+        return [s for s in self.stages if s.name != "route"]
+
+    @property
     def rows_out(self) -> int:
-        return self.stages[-1].rows_out if self.stages else 0
+        stages = self.prompt_stages
+        return stages[-1].rows_out if stages else 0
 
     @property
     def rows_dead(self) -> int:
-        return sum(s.dead for s in self.stages)
+        return sum(s.dead for s in self.prompt_stages)
 
     @property
     def balanced(self) -> bool:
@@ -82,6 +88,10 @@ class RunSummary(BaseModel):
                               if k.startswith("accepted_"))
             lines.append(f"self-edits attempted {inject['edits_attempted']:,}, accepted "
                          f"{inject.get('edits_accepted', 0):,} ({kinds or 'none'}); discarded by reason above")
+        route = self.stage("route").extra
+        if route:
+            lines.append(f"routing: human {route.get('routed_human', 0):,}, ai {route.get('routed_ai', 0):,} "
+                         f"(verifier-decided kept on ai: {route.get('routed_verifier_kept_ai', 0):,})")
         lines.append(f"pairs written {self.pairs_written:,}; dead-letter rows {self.dead_letters_written:,}")
         if self.chosen_chars is not None and self.rejected_chars:
             lines.append(f"length bias: chosen {self.chosen_chars:,.0f} chars on average, rejected "

@@ -55,6 +55,8 @@ class PairsConfig(BaseModel):
     judge_rationale_template: str = Field(
         "Judged by {judges}: mean rating {chosen_mean:.2f} vs {rejected_mean:.2f}. Chosen: {chosen_rationale} "
         "Rejected: {rejected_rationale}", description="judged pairs' rationale, from the judges' own words")
+    delta_domains: list[Literal["math", "code", "instruction", "chat"]] = Field(
+        default_factory=lambda: ["math", "code", "instruction", "chat"], description="delta: domains it applies to")
     model_strength: list[str] = Field(
         default_factory=list, description="delta: model names, strongest first (Delta Learning)")
     max_length_ratio: Optional[float] = Field(
@@ -274,6 +276,8 @@ def delta_pairs(pc: PromptCandidates, config: PairsConfig, *, run_id: str, confi
 
     margin = rank gap / (number of ranked models - 1); strength = the rank gap, at most 3.
     """
+    if pc.prompt.domain not in config.delta_domains:
+        return []
     rank = {name: i for i, name in enumerate(config.model_strength)}
     ranked = [c for c in pc.candidates if c.model in rank]
     combos = [(a, b) for a, b in itertools.permutations(ranked, 2) if rank[a.model] < rank[b.model]

@@ -33,20 +33,24 @@ def test_exact_counts_per_stage(two_runs):
     # RISE: 22 math prompts have a correct response to edit; 12 edits are accepted, 10 discarded because
     # the completed solution still reaches the reference (answer_unchanged). Each accepted edit gives a
     # solution pair and a step pair, and cuts that prompt's verified pairs to one (sampled_per_self_edit).
-    # Pairs: math 28 verified + 24 self-edit, code 28, instruction 28 = 108. One truncated math response
-    # is dead-lettered by generate.
+    # Pairs: math 28 verified + 24 self-edit, code 28, instruction 28, and chat 24 delta pairs (2 per chat
+    # prompt, stronger model chosen) = 132. One truncated math response is dead-lettered by generate.
+    # Routing: the 24 delta pairs are AI-labelled and eligible; the budget sends exactly 10 to humans.
     assert got == {
         "read": (64, 64, 0, 64, {}),
         "dedupe": (64, 64, 0, 64, {}),
         "generate": (64, 64, 0, 64, {"truncated": 1}),
         "verify": (64, 64, 0, 64, {}),
         "inject": (64, 64, 0, 64, {"answer_unchanged": 10}),
-        "pairs": (64, 49, 15, 108, {"unverified": 12, "no_passing_candidate": 2, "no_failing_candidate": 1}),
+        "pairs": (64, 61, 3, 132, {"no_passing_candidate": 2, "no_failing_candidate": 1}),
+        "route": (132, 132, 0, 132, {}),
     }
+    route = summary.stage("route").extra
+    assert (route["routed_human"], route["routed_ai"], route["routed_verifier_kept_ai"]) == (10, 122, 108)
     assert summary.stage("inject").extra["edits_attempted"] == 22
     assert summary.stage("inject").extra["edits_accepted"] == 12
-    assert summary.balanced and summary.rows_in == 64 and summary.rows_dead == 15
-    assert (summary.pairs_written, summary.dead_letters_written) == (108, 26)
+    assert summary.balanced and summary.rows_in == 64 and summary.rows_dead == 3
+    assert (summary.pairs_written, summary.dead_letters_written) == (132, 14)
     assert (summary.pairs_version, summary.dead_letters_version) == (0, 0)
 
 
@@ -54,13 +58,13 @@ def test_second_run_writes_version_1_and_version_0_stays_readable(two_runs):
     uri, first, second = two_runs
     assert (second.pairs_version, second.dead_letters_version) == (1, 1)
     count_sql = "SELECT count(*), count(DISTINCT id), min(run_id), max(run_id) FROM pairs"
-    assert run_query(uri, count_sql, version=0)[1] == [(108, 108, first.run_id, first.run_id)]
-    assert run_query(uri, count_sql, version=1)[1] == [(108, 108, second.run_id, second.run_id)]
+    assert run_query(uri, count_sql, version=0)[1] == [(132, 132, first.run_id, first.run_id)]
+    assert run_query(uri, count_sql, version=1)[1] == [(132, 132, second.run_id, second.run_id)]
     ids_v0 = run_query(uri, "SELECT id FROM pairs ORDER BY id", version=0)[1]
     ids_v1 = run_query(uri, "SELECT id FROM pairs ORDER BY id")[1]
     assert ids_v0 == ids_v1  # same config, same pairs: ids are stable across runs
     dead = run_query(uri, "SELECT count(*), min(run_id) FROM dead_letters", version=0)[1]
-    assert dead == [(26, first.run_id)]
+    assert dead == [(14, first.run_id)]
 
 
 def test_pairs_agree_with_the_sample_authors_intent(two_runs):
@@ -84,6 +88,12 @@ def test_pairs_agree_with_the_sample_authors_intent(two_runs):
     for prompt_id, chosen, rejected, edited_text, rationale in rows:
         assert intent[(prompt_id, chosen)] == "correct" and rejected != chosen
         assert edited_text in rejected and "differs from reference" in rationale
+    _, rows = run_query(uri, "SELECT prompt_id, chosen_model, rejected_model FROM pairs WHERE pair_source = 'delta'")
+    assert len(rows) == 24 and all(p.startswith("chat-") for p, _, _ in rows)
+    rank = {"atlas-70b": 0, "birch-8b": 1, "cedar-1b": 2}
+    assert all(rank[c] < rank[r] for _, c, r in rows)
+    _, rows = run_query(uri, "SELECT pair_source, routing.decision, count(*) FROM pairs GROUP BY ALL ORDER BY ALL")
+    assert ("delta", "human", 10) in rows and not [r for r in rows if r[0] != "delta" and r[1] == "human"]
 
 
 def test_commit_metadata_records_lineage(two_runs):
@@ -95,8 +105,9 @@ def test_commit_metadata_records_lineage(two_runs):
     assert v0.metadata["schema_version"] == "3"
     assert v0.metadata["models"] == ["atlas-70b", "atlas-70b+rule-edit", "birch-8b", "birch-8b+rule-edit",
                                       "cedar-1b", "cedar-1b+rule-edit"]
-    assert v0.metadata["stages"]["pairs"]["emitted"] == 108
-    assert v0.rows == 108
+    assert v0.metadata["stages"]["pairs"]["emitted"] == 132
+    assert v0.rows == 132
+    assert v0.metadata["routing"] == {"policy": "uncertainty", "budget": 10.0, "budget_unit": "count"}
 
 
 def test_bad_input_run_balances(make_config):
