@@ -59,7 +59,7 @@ def uncertainty_score(features: dict, weights: dict[str, float]) -> float:
 
     >>> f = {"position_inconsistent": True, "agreement": 0.5, "margin": 0.2, "strength": 1, "similarity": 0.9}
     >>> round(uncertainty_score(f, DEFAULT_WEIGHTS), 3)
-    0.827
+    0.777
     """
     signals = {
         "position_inconsistent": 1.0 if features.get("position_inconsistent") else 0.0,
