@@ -5,6 +5,7 @@
     prefmill versions URI [--format table|csv|json]
     prefmill sql URI "QUERY" [--version N] [--format table|csv|json]   (or --file query.sql)
     prefmill route fit EXPERIMENTS_TABLE --out model.json
+    prefmill review export URI --to argilla|label-studio --out DIR | prefmill review import URI EXPORT.json
 """
 
 from __future__ import annotations
@@ -130,6 +131,24 @@ def _cmd_route_fit(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_review(args: argparse.Namespace) -> int:
+    from prefmill.transforms.route import review
+
+    if args.review_command == "export":
+        pairs, info = review.load_pairs(args.uri, args.version)
+        routed = review.human_routed(pairs)
+        files = review.export_tasks(routed, args.to, args.out, show_rationale=args.show_rationale)
+        print(f"exported {len(routed)} human-routed pairs of version {info.version} as {args.to} tasks: "
+              + ", ".join(files))
+        return 0
+    stats, version, new = review.import_answers(args.uri, args.path, keep_ties=args.keep_ties)
+    if not new:
+        print(f"{args.path} was already imported (dataset version {version}); nothing changed")
+        return 0
+    print(review.describe(stats, version))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="prefmill", description="Curate preference datasets with Apache Beam.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -161,6 +180,18 @@ def build_parser() -> argparse.ArgumentParser:
                                    "(e.g. 'domain=chat') and the reward-model score")
     fit.add_argument("--out", required=True, help="where to write the model (JSON)")
     fit.add_argument("--target", default="score", help="the score column")
+    review = sub.add_parser("review", help="the human review loop (Argilla, Label Studio)")
+    review_sub = review.add_subparsers(dest="review_command", required=True)
+    export = review_sub.add_parser("export", help="write the human-routed pairs as annotation tasks")
+    export.add_argument("uri")
+    export.add_argument("--to", required=True, choices=["argilla", "label-studio"])
+    export.add_argument("--out", required=True, help="folder for the task files")
+    export.add_argument("--version", type=int, help="dataset version (default: latest)")
+    export.add_argument("--show-rationale", action="store_true", help="show the AI rationale to annotators")
+    imp = review_sub.add_parser("import", help="apply completed annotations as a new dataset version")
+    imp.add_argument("uri")
+    imp.add_argument("path", help="the tool's export (Label Studio JSON or Argilla records JSON)")
+    imp.add_argument("--keep-ties", action="store_true", help="keep tied pairs (strength 0) instead of dropping them")
     return parser
 
 
@@ -181,6 +212,8 @@ def main(argv: Optional[list[str]] = None) -> int:
             return _cmd_run(args, extra)
         if args.command == "route":
             return _cmd_route_fit(args)
+        if args.command == "review":
+            return _cmd_review(args)
         return {"validate": _cmd_validate, "versions": _cmd_versions, "sql": _cmd_sql}[args.command](args)
     except PrefmillError as exc:
         print(f"error: {exc}", file=sys.stderr)

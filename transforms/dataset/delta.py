@@ -46,6 +46,14 @@ def _committed_version(table: DeltaTable, app_id: str) -> int:
     raise DatasetError(f"transaction {app_id} is recorded in {table.table_uri} but its commit was not found")
 
 
+def committed_version(table_uri: str, run_id: str) -> Optional[int]:
+    """The version a run (or review import) was committed as, or None when it was not."""
+    table = open_table(table_uri)
+    if table is None or table.transaction_version(txn_app_id(run_id)) is None:
+        return None
+    return _committed_version(table, txn_app_id(run_id))
+
+
 def commit_run_files(table_uri: str, files: list[dict], model: type, *, run_id: str,
                      metadata: dict[str, Any], mode: str = "overwrite") -> tuple[int, bool]:
     """Commit the parts in `files` as one version; returns (version, newly_committed).
