@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import apache_beam as beam
 
 from prefmill.pipelines.config import PrefmillConfig
-from prefmill.schemas import DeadLetter, PreferencePair
+from prefmill.schemas import ConfigError, DeadLetter, PreferencePair
 from prefmill.transforms.base import DEAD_LETTERS, MAIN, apply_stage
 from prefmill.transforms.dataset import DatasetPaths, WriteTable
 from prefmill.transforms.dataset.layout import DEAD_LETTERS, PAIRS
@@ -63,9 +63,15 @@ def build_pipeline(pipeline: beam.Pipeline, config: PrefmillConfig, ctx: RunCont
     if config.route.enabled:
         model = None
         if config.route.model_path:
-            with open(config.route.model_path, encoding="utf-8") as handle:
-                model = PerformanceModel.from_json(handle.read())
-        routed = pairs | "RoutePairs" >> RoutePairs(config.route, model, run_id)
+            try:
+                with open(config.route.model_path, encoding="utf-8") as handle:
+                    model = PerformanceModel.from_json(handle.read())
+            except FileNotFoundError:
+                raise ConfigError(f"route.model_path: no file at {config.route.model_path}; fit one with "
+                                  "`prefmill route fit EXPERIMENTS --out PATH`") from None
+        cache_path = config.generate.cache.path or ctx.paths.join("_prefmill", "cache")
+        routed = pairs | "RoutePairs" >> RoutePairs(config.route, model, run_id,
+                                                    cache_path if config.generate.cache.enabled else None)
         pairs, dead_routes = routed[MAIN], routed[DEAD_LETTERS]
         route_dead.append(dead_routes)
 

@@ -74,8 +74,15 @@ def tags(prompt: str, domain: str, chosen: str = "", rejected: str = "") -> dict
     }
 
 
-def pair_features(pair: PreferencePair) -> dict[str, object]:
-    """Everything a routing policy reads about one pair: numbers, bins, tags and label signals."""
+TAG_VALUES = {
+    "subject": [*SUBJECTS, "general"], "expertise": ["general", "expert"], "safety_concern": ["no", "yes"],
+    "complexity": ["single", "multi"], "open_ended": ["no", "yes"], "format_constraints": ["no", "yes"],
+}
+
+
+def pair_features(pair: PreferencePair, llm_tags: Optional[dict[str, str]] = None) -> dict[str, object]:
+    """Everything a routing policy reads about one pair: numbers, bins, tags and label signals.
+    `llm_tags` (from the LLM tagger) replace the heuristic tags they cover."""
     prompt = " ".join(m.content for m in pair.prompt if m.role == "user")
     values = textual(prompt, pair.chosen[-1].content, pair.rejected[-1].content)
     judge = pair.judge
@@ -87,7 +94,7 @@ def pair_features(pair: PreferencePair) -> dict[str, object]:
             "similarity": bin_value(values["similarity"], 0.3, 0.6),
             "overlap": bin_value(values["overlap"], 0.4, 0.8),
         },
-        "tags": tags(prompt, pair.domain),
+        "tags": {**tags(prompt, pair.domain), **(llm_tags or {})},
         "verifier_decided": pair.label_source == "verifier",
         "agreement": judge.agreement if judge and judge.agreement is not None else None,
         "position_inconsistent": bool(judge and judge.position_consistent is False),

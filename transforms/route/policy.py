@@ -21,6 +21,7 @@ from typing import Literal, Optional
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from prefmill.schemas import PrefmillError
+from prefmill.transforms.generate import ModelSpec
 from prefmill.transforms.route.features import normalized_margin
 
 DEFAULT_WEIGHTS = {"position_inconsistent": 0.35, "disagreement": 0.25, "low_margin": 0.25, "similarity": 0.15}
@@ -41,6 +42,7 @@ class RouteConfig(BaseModel):
     weights: dict[str, float] = Field(default_factory=lambda: dict(DEFAULT_WEIGHTS),
                                       description="uncertainty policy: weight of each label signal")
     model_path: Optional[str] = Field(None, description="hyper policies: the model written by `prefmill route fit`")
+    tagger: Optional[ModelSpec] = Field(None, description="LLM tagger for the descriptive tags; null: heuristics")
     mix_candidates: int = Field(200, gt=0, description="hyper_mix: random candidate mixes scored")
     seed: int = Field(0)
 

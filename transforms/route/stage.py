@@ -10,16 +10,18 @@ from __future__ import annotations
 from typing import Optional
 
 import apache_beam as beam
-from apache_beam.pvalue import AsSingleton
+from apache_beam.pvalue import AsDict, AsSingleton
 
 from prefmill.schemas import PreferencePair, Routing
 from prefmill.transforms.base import DEAD_LETTERS, MAIN, Stage
 from prefmill.transforms.route.features import bin_keys, pair_features
+from prefmill.transforms.route.tagger import TagPrompts
 from prefmill.transforms.route.policy import Item, PerformanceModel, RouteConfig, pair_cost, select, uncertainty_score
 
 
-def score_pair(pair: PreferencePair, config: RouteConfig) -> tuple[PreferencePair, Item]:
-    features = pair_features(pair)
+def score_pair(pair: PreferencePair, config: RouteConfig,
+               llm_tags: Optional[dict] = None) -> tuple[PreferencePair, Item]:
+    features = pair_features(pair, (llm_tags or {}).get(pair.prompt_id))
     eligible = config.route_verified or not features["verifier_decided"]
     item = Item(pair_id=pair.id, score=uncertainty_score(features, config.weights), cost=pair_cost(features, config),
                 bins=tuple(bin_keys(features)), eligible=eligible)
@@ -52,15 +54,21 @@ class AssignRouting(Stage):
 
 
 class RoutePairs(beam.PTransform):
-    def __init__(self, config: RouteConfig, model: Optional[PerformanceModel], run_id: str = "") -> None:
+    def __init__(self, config: RouteConfig, model: Optional[PerformanceModel], run_id: str = "",
+                 cache_path: Optional[str] = None) -> None:
         super().__init__()
         self.config = config
         self.model = model
         self.run_id = run_id
+        self.cache_path = cache_path
 
     def expand(self, pairs):
         config, model = self.config, self.model
-        scored = pairs | "ScorePairs" >> beam.Map(score_pair, config)
+        if config.tagger is not None:
+            tags = pairs | "TagPrompts" >> TagPrompts(config.tagger, self.cache_path)
+            scored = pairs | "ScorePairs" >> beam.Map(score_pair, config, llm_tags=AsDict(tags))
+        else:
+            scored = pairs | "ScorePairs" >> beam.Map(score_pair, config)
         human = (
             scored
             | "Items" >> beam.Map(lambda pair_item: pair_item[1])

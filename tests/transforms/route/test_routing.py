@@ -28,6 +28,8 @@ def test_features_bins_tags_and_signals():
     assert f["similarity"] == pytest.approx(5 / 7) and f["bins"]["similarity"] == "high"
     assert f["tags"]["domain"] == "chat" and f["tags"]["subject"] == "general" and f["tags"]["open_ended"] == "yes"
     assert f["position_inconsistent"] is True and f["agreement"] == 0.5 and not f["verifier_decided"]
+    tagged = pair_features(pair("p"), {"subject": "science", "expertise": "expert"})
+    assert (tagged["tags"]["subject"], tagged["tags"]["expertise"], tagged["tags"]["domain"]) == ("science", "expert", "chat")
 
 
 def test_uncertainty_orders_unreliable_labels_first():
@@ -121,3 +123,33 @@ def test_hyper_gain_in_the_pipeline_versions_the_model(tmp_path):
     assert len(rows) == 1 and rows[0][0] == "math" and rows[0][1] in (37, 38)
     meta = list_versions(DatasetPaths.of(summary.uri).table("pairs"))[0].metadata["routing"]
     assert meta["policy"] == "hyper_gain" and meta["model"]["kind"] == "hyper-quadratic"
+
+
+def test_llm_tagger_tags_each_prompt_once_and_falls_back_on_bad_answers(tmp_path):
+    from prefmill.pipelines.config import validate_config
+    from prefmill.pipelines.launcher import run_config
+
+    from llm_server import FakeLLMServer
+    from support import SAMPLE
+
+    rows = [json.loads(line) for line in SAMPLE.read_text().splitlines() if '"domain": "chat"' in line][:4]
+    path = tmp_path / "chat.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+
+    def tagger(body):
+        assert body["response_format"]["json_schema"]["schema"]["required"][0] == "subject"
+        if rows[0]["prompt"] in body["messages"][-1]["content"]:
+            return "I think this is about hiking."  # unreadable: heuristics take over for this prompt
+        return json.dumps({"subject": "everyday", "expertise": "expert", "safety_concern": "no",
+                           "complexity": "single", "open_ended": "yes", "format_constraints": "no"})
+
+    with FakeLLMServer(answer=tagger) as server:
+        summary = run_config(validate_config({
+            "input": {"path": str(path)}, "output": {"uri": str(tmp_path / "ds")},
+            "pairs": {"strategies": ["delta"], "model_strength": ["atlas-70b", "birch-8b", "cedar-1b"]},
+            "route": {"enabled": True, "budget": 2, "tagger": {"name": "tagger", "backend": "openai",
+                                                               "model": "tagger", "openai": {"base_url": server.url}}},
+        }), progress=False)
+        assert len(server.requests) == 4  # one per prompt, not per pair
+    route = summary.stage("route").extra
+    assert (route["tagger_ok"], route["tagger_fallback"]) == (3, 1) and route["routed_human"] == 2
