@@ -4,6 +4,8 @@
     prefmill validate CONFIG
     prefmill versions URI [--format table|csv|json]
     prefmill sql URI "QUERY" [--version N] [--format table|csv|json]   (or --file query.sql)
+    prefmill show URI [--version N] | prefmill diff URI A B
+    prefmill export URI --format trl-dpo|trl-reward|step-dpo|rdpo|openrlhf|jsonl|parquet --out DIR [--split test=0.05]
     prefmill route fit EXPERIMENTS_TABLE --out model.json
     prefmill review export URI --to argilla|label-studio --out DIR | prefmill review import URI EXPORT.json
 """
@@ -149,6 +151,46 @@ def _cmd_review(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_show(args: argparse.Namespace) -> int:
+    from prefmill.transforms.dataset.overview import show
+
+    info = show(args.uri, args.version)
+    print(f"{args.uri}, version {info['version']}: {info['pairs']:,} pairs, {info['dead_letters']:,} dead letters")
+    for label, rows in info["counts"].items():
+        print(f"\nby {label}\n" + format_rows([label, "pairs"], rows, "table"))
+    print("\nschema\n" + format_rows(["column", "type"], info["schema"], "table"))
+    return 0
+
+
+def _cmd_diff(args: argparse.Namespace) -> int:
+    from prefmill.transforms.dataset.overview import diff
+
+    changes = diff(args.uri, args.a, args.b)
+    print(f"version {args.a} -> {args.b}: " + ", ".join(f"{len(v):,} {k}" for k, v in changes.items()))
+    for kind, ids in changes.items():
+        for pair_id in ids[: args.limit]:
+            print(f"  {kind:<8} {pair_id}")
+    return 0
+
+
+def _cmd_export(args: argparse.Namespace) -> int:
+    from prefmill.transforms.dataset.export import export, parse_splits
+
+    keys = dict(part.split("=", 1) for part in args.keys.split(",")) if args.keys else None
+    counts = export(args.uri, args.format, args.out, version=args.version, where=args.where,
+                    splits=parse_splits(args.split), keys=keys)
+    print(f"exported {args.format}: " + ", ".join(f"{k} {v:,}" for k, v in counts.items()) + f" rows -> {args.out}")
+    if args.push_to_hub:
+        import datasets
+
+        suffix = "jsonl" if args.format == "jsonl" else "parquet"
+        builder = "json" if suffix == "jsonl" else "parquet"
+        data = datasets.load_dataset(builder, data_files={k: f"{args.out}/{k}.{suffix}" for k in counts})
+        data.push_to_hub(args.push_to_hub)
+        print(f"pushed to the Hugging Face Hub as {args.push_to_hub}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="prefmill", description="Curate preference datasets with Apache Beam.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -173,6 +215,27 @@ def build_parser() -> argparse.ArgumentParser:
     sql.add_argument("--file", help="read the query from this file")
     sql.add_argument("--version", type=int, help="dataset version (default: latest)")
     sql.add_argument("--format", choices=["table", "csv", "json"], default="table")
+    show = sub.add_parser("show", help="schema and counts of a dataset version")
+    show.add_argument("uri")
+    show.add_argument("--version", type=int)
+
+    difference = sub.add_parser("diff", help="pairs added, removed and changed between two versions")
+    difference.add_argument("uri")
+    difference.add_argument("a", type=int)
+    difference.add_argument("b", type=int)
+    difference.add_argument("--limit", type=int, default=10, help="ids listed per kind")
+
+    exp = sub.add_parser("export", help="write a version in a trainer's format, with a dataset card")
+    exp.add_argument("uri")
+    exp.add_argument("--format", required=True, choices=["trl-dpo", "trl-reward", "step-dpo", "rdpo", "openrlhf",
+                                                          "jsonl", "parquet"])
+    exp.add_argument("--out", required=True)
+    exp.add_argument("--version", type=int)
+    exp.add_argument("--where", help="SQL condition over the pairs table")
+    exp.add_argument("--split", help="e.g. test=0.05 (by prompt id; train takes the rest)")
+    exp.add_argument("--keys", help="openrlhf: prompt=...,chosen=...,rejected=... column names")
+    exp.add_argument("--push-to-hub", metavar="REPO", help="upload with datasets' push_to_hub")
+
     route = sub.add_parser("route", help="routing tools")
     route_sub = route.add_subparsers(dest="route_command", required=True)
     fit = route_sub.add_parser("fit", help="fit the HyPER performance model from past experiments")
@@ -214,6 +277,8 @@ def main(argv: Optional[list[str]] = None) -> int:
             return _cmd_route_fit(args)
         if args.command == "review":
             return _cmd_review(args)
+        if args.command in ("show", "diff", "export"):
+            return {"show": _cmd_show, "diff": _cmd_diff, "export": _cmd_export}[args.command](args)
         return {"validate": _cmd_validate, "versions": _cmd_versions, "sql": _cmd_sql}[args.command](args)
     except PrefmillError as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -1,0 +1,91 @@
+"""show, diff and exports on a real quickstart dataset; exports load with `datasets` as they are."""
+
+from __future__ import annotations
+
+import json
+
+import datasets
+import pyarrow.parquet as pq
+import pytest
+
+from prefmill.pipelines.cli import main
+from prefmill.pipelines.config import load_config
+from prefmill.pipelines.launcher import run_config
+from prefmill.schemas import DatasetError
+from prefmill.transforms.dataset.export import export, parse_splits
+from prefmill.transforms.dataset.overview import diff, show
+
+from support import REPO, SAMPLE
+
+
+@pytest.fixture(scope="module")
+def quickstart(tmp_path_factory):
+    config = load_config(REPO / "pipelines" / "configs" / "quickstart.yaml")
+    config.input.path = str(SAMPLE)
+    return run_config(config, output=str(tmp_path_factory.mktemp("exp") / "ds"), progress=False).uri
+
+
+def test_show_counts(quickstart):
+    info = show(quickstart)
+    assert info["pairs"] == 132 and info["dead_letters"] == 14
+    assert dict(info["counts"]["pair source"]) == {"verified": 84, "delta": 24, "self_edit": 24}
+    types = dict(info["schema"])
+    assert types["routing"].startswith("STRUCT(decision VARCHAR") and types["margin"] == "DOUBLE"
+
+
+@pytest.mark.parametrize("fmt,columns", [
+    ("trl-dpo", ["prompt", "chosen", "rejected"]),
+    ("trl-reward", ["prompt", "chosen", "rejected", "margin"]),
+    ("rdpo", ["prompt", "chosen", "rejected", "rationale"]),
+    ("step-dpo", ["prompt", "initial_reason_steps", "chosen", "rejected", "error_type"]),
+    ("openrlhf", ["prompt", "chosen", "rejected"]),
+])
+def test_trainer_formats_load_with_datasets(quickstart, tmp_path, fmt, columns):
+    counts = export(quickstart, fmt, str(tmp_path), splits={"test": 0.2})
+    loaded = datasets.load_dataset("parquet", data_files={k: str(tmp_path / f"{k}.parquet") for k in counts})
+    assert loaded["train"].column_names == columns
+    assert sum(len(loaded[k]) for k in counts) == (12 if fmt == "step-dpo" else 132)
+    row = loaded["train"][0]
+    if fmt in ("trl-dpo", "trl-reward", "rdpo"):
+        assert row["prompt"][0]["role"] == "user" and row["chosen"][0]["role"] == "assistant"
+    if fmt == "openrlhf":
+        assert [m["role"] for m in row["chosen"]][:1] == ["user"] and row["chosen"][-1]["role"] == "assistant"
+    assert "Preference dataset" in (tmp_path / "README.md").read_text()
+
+
+def test_splits_are_by_prompt_and_deterministic(quickstart, tmp_path):
+    export(quickstart, "parquet", str(tmp_path / "a"), splits={"test": 0.3})
+    export(quickstart, "parquet", str(tmp_path / "b"), splits={"test": 0.3})
+    train = set(pq.read_table(tmp_path / "a" / "train.parquet").column("prompt_id").to_pylist())
+    test = set(pq.read_table(tmp_path / "a" / "test.parquet").column("prompt_id").to_pylist())
+    assert train and test and not train & test
+    assert pq.read_table(tmp_path / "a" / "test.parquet").equals(pq.read_table(tmp_path / "b" / "test.parquet"))
+
+
+def test_where_filter_jsonl_and_openrlhf_keys(quickstart, tmp_path, capsys):
+    assert main(["export", quickstart, "--format", "jsonl", "--out", str(tmp_path / "j"),
+                 "--where", "domain = 'code'"]) == 0
+    rows = [json.loads(line) for line in (tmp_path / "j" / "train.jsonl").read_text().splitlines()]
+    assert len(rows) == 28 and {r["domain"] for r in rows} == {"code"}
+    assert "filtered by `domain = 'code'`" in (tmp_path / "j" / "README.md").read_text()
+    assert main(["export", quickstart, "--format", "openrlhf", "--out", str(tmp_path / "o"),
+                 "--keys", "chosen=chosen_conv,rejected=rejected_conv"]) == 0
+    assert pq.read_table(tmp_path / "o" / "train.parquet").column_names == ["prompt", "chosen_conv", "rejected_conv"]
+    with pytest.raises(DatasetError, match="export query failed"):
+        export(quickstart, "trl-dpo", str(tmp_path / "x"), where="no_such_column = 1")
+    with pytest.raises(DatasetError, match="--split"):
+        parse_splits("test=0.7,validation=0.5")
+
+
+def test_diff_between_versions(tmp_path):
+    config = load_config(REPO / "pipelines" / "configs" / "quickstart.yaml")
+    config.input.path = str(SAMPLE)
+    uri = str(tmp_path / "ds")
+    run_config(config, output=uri, progress=False)
+    assert diff(uri, 0, 0) == {"added": [], "removed": [], "changed": []}
+    config.pairs.max_pairs_per_prompt = 1
+    config.route.budget = 3
+    run_config(config, output=uri, progress=False)
+    changes = diff(uri, 0, 1)
+    assert len(changes["removed"]) > 0 and changes["added"] == []
+    assert len(changes["changed"]) > 0  # routing decisions moved with the smaller budget

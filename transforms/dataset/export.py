@@ -1,0 +1,174 @@
+"""Exports that trainers take as they are, with deterministic splits and a dataset card.
+
+Formats (columns written):
+- trl-dpo:    prompt, chosen, rejected (TRL's conversational preference format: message lists)
+- trl-reward: prompt, chosen, rejected, margin (TRL RewardTrainer)
+- step-dpo:   prompt, initial_reason_steps, chosen, rejected, error_type (from RISE step pairs)
+- rdpo:       prompt, chosen, rejected, rationale
+- openrlhf:   chosen and rejected as whole conversations (prompt + response), keys configurable
+- jsonl, parquet: every column
+Splits are by prompt id (a hash decides), so no prompt is on both sides of a split. Everything is read
+through the read-only SQL session, so `--where` is plain SQL over the `pairs` table.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from typing import Optional
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from prefmill.schemas import SCHEMA_VERSION, DatasetError
+from prefmill.transforms.dataset.query import open_dataset
+
+FORMATS = ("trl-dpo", "trl-reward", "step-dpo", "rdpo", "openrlhf", "jsonl", "parquet")
+_COLUMNS = {
+    "trl-dpo": "prompt, chosen, rejected",
+    "trl-reward": "prompt, chosen, rejected, margin",
+    "rdpo": "prompt, chosen, rejected, rationale",
+}
+
+
+def split_of(prompt_id: str, splits: dict[str, float]) -> str:
+    """The split a prompt belongs to: a stable hash of its id against the split fractions.
+
+    >>> split_of("p-1", {"test": 0.0}), split_of("p-1", {"test": 1.0})
+    ('train', 'test')
+    """
+    position = int(hashlib.sha256(prompt_id.encode()).hexdigest()[:12], 16) / 16 ** 12
+    edge = 0.0
+    for name, fraction in sorted(splits.items()):
+        edge += fraction
+        if position < edge:
+            return name
+    return "train"
+
+
+def parse_splits(text: Optional[str]) -> dict[str, float]:
+    """`test=0.05,validation=0.05` -> {"test": 0.05, "validation": 0.05}; train takes the rest."""
+    if not text:
+        return {}
+    out = {}
+    for part in text.split(","):
+        name, _, value = part.partition("=")
+        try:
+            out[name.strip()] = float(value)
+        except ValueError:
+            raise DatasetError(f"bad --split {part!r}; write name=fraction, e.g. test=0.05") from None
+    if sum(out.values()) >= 1 or any(v <= 0 for v in out.values()) or "train" in out:
+        raise DatasetError(f"--split fractions must be positive, name splits other than train, and sum below 1: {out}")
+    return out
+
+
+def _select(fmt: str, keys: dict[str, str]) -> str:
+    if fmt in _COLUMNS:
+        return _COLUMNS[fmt]
+    if fmt == "step-dpo":
+        return ("prompt[1].content AS prompt, coalesce(prompt[2].content, '') AS initial_reason_steps, "
+                "chosen[1].content AS chosen, rejected[1].content AS rejected, error_edit.error_type AS error_type")
+    if fmt == "openrlhf":
+        return (f"prompt AS \"{keys.get('prompt', 'prompt')}\", "
+                f"list_concat(prompt, chosen) AS \"{keys.get('chosen', 'chosen')}\", "
+                f"list_concat(prompt, rejected) AS \"{keys.get('rejected', 'rejected')}\"")
+    return "*"
+
+
+def export(uri: str, fmt: str, out: str, *, version: Optional[int] = None, where: Optional[str] = None,
+           splits: Optional[dict[str, float]] = None, keys: Optional[dict[str, str]] = None) -> dict[str, int]:
+    """Write the export and its dataset card; returns rows per split."""
+    if fmt not in FORMATS:
+        raise DatasetError(f"unknown format {fmt!r}; use one of {', '.join(FORMATS)}")
+    con, version = open_dataset(uri, version)
+    try:
+        filters = [f"({where})"] if where else []
+        if fmt == "step-dpo":
+            filters.append("pair_source = 'self_edit' AND granularity = 'step'")
+        sql = f"SELECT prompt_id AS __prompt_id, {_select(fmt, keys or {})} FROM pairs"
+        if filters:
+            sql += " WHERE " + " AND ".join(filters)
+        try:
+            table = con.execute(sql + " ORDER BY id").to_arrow_table()
+        except Exception as exc:  # noqa: BLE001 - duckdb raises many types; all mean the query is wrong
+            raise DatasetError(f"export query failed: {exc}") from None
+        stats = _stats(con, where)
+    finally:
+        con.close()
+    os.makedirs(out, exist_ok=True)
+    names = [split_of(pid, splits or {}) for pid in table.column("__prompt_id").to_pylist()]
+    table = table.drop(["__prompt_id"])
+    counts = {}
+    for split in ["train", *sorted(splits or {})]:
+        part = table.filter(pa.array([n == split for n in names], type=pa.bool_()))
+        counts[split] = part.num_rows
+        if fmt == "jsonl":
+            with open(os.path.join(out, f"{split}.jsonl"), "w", encoding="utf-8") as handle:
+                for row in part.to_pylist():
+                    handle.write(json.dumps(row, ensure_ascii=False, default=str) + "\n")
+        else:
+            pq.write_table(part, os.path.join(out, f"{split}.parquet"))
+    with open(os.path.join(out, "README.md"), "w", encoding="utf-8") as handle:
+        handle.write(card(uri, version, fmt, counts, stats, where))
+    return counts
+
+
+def _stats(con, where: Optional[str]) -> dict:
+    clause = f" WHERE {where}" if where else ""
+    def rows(sql):
+        return con.execute(sql).fetchall()
+    return {
+        "sources": rows(f"SELECT pair_source, count(*) FROM pairs{clause} GROUP BY 1 ORDER BY 1"),
+        "domains": rows(f"SELECT domain, count(*) FROM pairs{clause} GROUP BY 1 ORDER BY 1"),
+        "labels": rows(f"SELECT label_source, count(*) FROM pairs{clause} GROUP BY 1 ORDER BY 1"),
+        "models": rows(f"SELECT DISTINCT chosen_model FROM pairs{clause} UNION SELECT DISTINCT rejected_model "
+                       f"FROM pairs{clause} ORDER BY 1"),
+        "routing": rows(f"SELECT coalesce(routing.decision, 'none'), count(*) FROM pairs{clause} GROUP BY 1 ORDER BY 1"),
+        "config": rows(f"SELECT DISTINCT config_hash FROM pairs{clause}"),
+    }
+
+
+def card(uri: str, version: int, fmt: str, counts: dict, stats: dict, where: Optional[str]) -> str:
+    """The dataset card (README.md) written next to every export."""
+    table = lambda pairs: "\n".join(f"| {k} | {v} |" for k, v in pairs)  # noqa: E731
+    files = ", ".join(f"`{split}.{'jsonl' if fmt == 'jsonl' else 'parquet'}` ({n} rows)" for split, n in counts.items())
+    return f"""---
+configs:
+- config_name: default
+  data_files:
+{chr(10).join(f"  - split: {s}{chr(10)}    path: {s}.{'jsonl' if fmt == 'jsonl' else 'parquet'}" for s in counts)}
+---
+# Preference dataset ({fmt})
+
+Exported by prefmill from `{uri}`, version {version} (schema version {SCHEMA_VERSION}){f", filtered by `{where}`" if where else ""}.
+Files: {files}. Splits are by prompt id: no prompt is in two splits.
+
+Load it with `datasets.load_dataset("parquet", data_files={{"train": "train.parquet"}})`.
+
+## Pair sources
+| source | pairs |
+| --- | --- |
+{table(stats["sources"])}
+
+## Domains
+| domain | pairs |
+| --- | --- |
+{table(stats["domains"])}
+
+## Labels and routing
+| label source | pairs |
+| --- | --- |
+{table(stats["labels"])}
+
+| routing decision | pairs |
+| --- | --- |
+{table(stats["routing"])}
+
+## Models
+{", ".join(m for (m,) in stats["models"])}
+
+## Lineage
+dataset `{uri}`, version {version}, config hash(es) {", ".join(c for (c,) in stats["config"])}.
+Verifiers: math answer equivalence, sandboxed code tests, instruction constraints (see the prefmill README).
+"""
