@@ -191,6 +191,16 @@ def _cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_report(args: argparse.Namespace) -> int:
+    from prefmill.transforms.dataset.report import build_report
+
+    page = build_report(args.uri, args.version)
+    with open(args.out, "w", encoding="utf-8") as handle:
+        handle.write(page)
+    print(f"wrote {args.out} ({len(page):,} bytes, self-contained)")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="prefmill", description="Curate preference datasets with Apache Beam.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -236,6 +246,11 @@ def build_parser() -> argparse.ArgumentParser:
     exp.add_argument("--keys", help="openrlhf: prompt=...,chosen=...,rejected=... column names")
     exp.add_argument("--push-to-hub", metavar="REPO", help="upload with datasets' push_to_hub")
 
+    report = sub.add_parser("report", help="one self-contained HTML page with charts about a version")
+    report.add_argument("uri")
+    report.add_argument("--version", type=int)
+    report.add_argument("--out", required=True)
+
     route = sub.add_parser("route", help="routing tools")
     route_sub = route.add_subparsers(dest="route_command", required=True)
     fit = route_sub.add_parser("fit", help="fit the HyPER performance model from past experiments")
@@ -277,8 +292,8 @@ def main(argv: Optional[list[str]] = None) -> int:
             return _cmd_route_fit(args)
         if args.command == "review":
             return _cmd_review(args)
-        if args.command in ("show", "diff", "export"):
-            return {"show": _cmd_show, "diff": _cmd_diff, "export": _cmd_export}[args.command](args)
+        if args.command in ("show", "diff", "export", "report"):
+            return {"show": _cmd_show, "diff": _cmd_diff, "export": _cmd_export, "report": _cmd_report}[args.command](args)
         return {"validate": _cmd_validate, "versions": _cmd_versions, "sql": _cmd_sql}[args.command](args)
     except PrefmillError as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import signal
 import time
 from datetime import datetime, timezone
 from typing import Optional
@@ -74,12 +75,23 @@ def _make_pipeline(config: PrefmillConfig, beam_args: list[str]) -> tuple[beam.P
     return beam.Pipeline(options=options), runner_name
 
 
+FAULT_ENV = "PREFMILL_FAULT_KILL_AT"  # failure injection for the reliability suite only
+
+
+def _fault_point(name: str) -> None:
+    """Die here, as a power cut would, when the reliability tests ask for it."""
+    if os.environ.get(FAULT_ENV) == name:
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
 def _commit_plan(paths: DatasetPaths, plan: dict) -> tuple[int, int]:
     run_id = plan["run_id"]
+    _fault_point("before_commit")
     dead_version, _ = commit_run_files(
         paths.table(DEAD_LETTERS), plan["files"][DEAD_LETTERS], DeadLetter, run_id=run_id,
         metadata={**plan["metadata"], "rows": plan["rows"][DEAD_LETTERS]}, mode=plan["mode"],
     )
+    _fault_point("between_commits")
     pairs_version, _ = commit_run_files(
         paths.table(PAIRS), plan["files"][PAIRS], PreferencePair, run_id=run_id,
         metadata={**plan["metadata"], "rows": plan["rows"][PAIRS], "dead_letters_version": dead_version},

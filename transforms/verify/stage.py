@@ -73,5 +73,7 @@ class Verify(Stage):
         for candidate in pc.candidates:
             verdict = verify_candidate(pc.prompt, candidate, self.config)
             self.counter(f"verdict_{verdict.verifier or 'none'}_{verdict.reason}").inc()
+            outcome = "none" if verdict.passed is None else "pass" if verdict.passed else "fail"
+            self.counter(f"outcome:{pc.prompt.domain}:{candidate.model}:{outcome}").inc()  # pass rates for the report
             checked.append(candidate.model_copy(update={"verdict": verdict}))
         yield pc.model_copy(update={"candidates": checked})
