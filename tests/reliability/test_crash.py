@@ -92,4 +92,5 @@ def test_sigkill_at_random_moments_loses_and_duplicates_nothing(tmp_path):
             assert generate.get("cache_hits", 0) + generate.get("cache_misses", 0) == 32
             assert len(server.requests) - before == generate.get("cache_misses", 0)
             check_table(str(uri))
+    print(f"\nruns killed with SIGKILL: {killed} of {KILLS}; pairs lost 0, duplicated 0 (checked after every re-run)")
     assert killed >= 8  # most runs really died mid-way (a few may finish before their random moment)

@@ -90,7 +90,9 @@ def export(uri: str, fmt: str, out: str, *, version: Optional[int] = None, where
         if filters:
             sql += " WHERE " + " AND ".join(filters)
         try:
-            table = con.execute(sql + " ORDER BY id").to_arrow_table()
+            relation = con.sql(sql + " ORDER BY id")
+            table = relation.to_arrow_table()
+            del relation  # DuckDB keeps a relation's result open until it is gone
         except Exception as exc:  # noqa: BLE001 - duckdb raises many types; all mean the query is wrong
             raise DatasetError(f"export query failed: {exc}") from None
         stats = _stats(con, where)
