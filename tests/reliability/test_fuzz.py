@@ -70,3 +70,16 @@ def test_answer_extraction_and_math_verdicts_never_raise(text, reference):
     max_size=3))
 def test_instruction_verdicts_never_raise(text, constraints):
     assert isinstance(verify_instructions(text, constraints), Verdict)
+
+
+@FUZZ
+@given(st.text(max_size=300))
+def test_any_yaml_text_loads_or_raises_config_error(tmp_path_factory, text):
+    from prefmill.pipelines.config import load_config
+
+    path = tmp_path_factory.mktemp("yaml") / "config.yaml"
+    path.write_text(text, encoding="utf-8")
+    try:
+        load_config(path)
+    except ConfigError as err:
+        assert str(err)
