@@ -37,6 +37,17 @@ def in_repo(monkeypatch):
 
 
 @pytest.fixture(scope="session")
+def quickstart_uri(tmp_path_factory) -> str:
+    """The quickstart config run once on the sample data, into a fresh dataset (read-only use only)."""
+    from prefmill.pipelines.config import load_config
+    from prefmill.pipelines.launcher import run_config
+
+    config = load_config(REPO / "pipelines" / "configs" / "quickstart.yaml")
+    config.input.path = str(SAMPLE)
+    return run_config(config, output=str(tmp_path_factory.mktemp("quickstart") / "ds"), progress=False).uri
+
+
+@pytest.fixture(scope="session")
 def tiny_model(tmp_path_factory):
     """A tiny random Llama-style model and tokenizer, built once per session (skips without torch)."""
     pytest.importorskip("torch")

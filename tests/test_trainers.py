@@ -10,23 +10,16 @@ import math
 
 import pytest
 
-from prefmill.pipelines.config import load_config
-from prefmill.pipelines.launcher import run_config
 from prefmill.transforms.dataset.export import export
-
-from support import REPO, SAMPLE
 
 trl = pytest.importorskip("trl")
 
 
 @pytest.fixture(scope="module")
-def exports(tmp_path_factory):
-    config = load_config(REPO / "pipelines" / "configs" / "quickstart.yaml")
-    config.input.path = str(SAMPLE)
+def exports(tmp_path_factory, quickstart_uri):
     root = tmp_path_factory.mktemp("trainers")
-    uri = run_config(config, output=str(root / "ds"), progress=False).uri
-    export(uri, "trl-dpo", str(root / "dpo"))
-    export(uri, "trl-reward", str(root / "reward"))
+    export(quickstart_uri, "trl-dpo", str(root / "dpo"))
+    export(quickstart_uri, "trl-reward", str(root / "reward"))
     return root
 
 

@@ -18,11 +18,9 @@ from prefmill.transforms.dataset.overview import diff, show
 from support import REPO, SAMPLE
 
 
-@pytest.fixture(scope="module")
-def quickstart(tmp_path_factory):
-    config = load_config(REPO / "pipelines" / "configs" / "quickstart.yaml")
-    config.input.path = str(SAMPLE)
-    return run_config(config, output=str(tmp_path_factory.mktemp("exp") / "ds"), progress=False).uri
+@pytest.fixture
+def quickstart(quickstart_uri):
+    return quickstart_uri
 
 
 def test_show_counts(quickstart):

@@ -9,10 +9,6 @@ import subprocess
 import pytest
 
 from prefmill.pipelines.cli import main
-from prefmill.pipelines.config import load_config
-from prefmill.pipelines.launcher import run_config
-
-from support import REPO, SAMPLE
 
 SECTIONS = ["Verifier pass rate by domain and model", "Injected error types: accepted vs discarded",
             "Preference strength", "Margin", "Chosen vs rejected length", "Human vs AI routing",
@@ -20,13 +16,9 @@ SECTIONS = ["Verifier pass rate by domain and model", "Injected error types: acc
 
 
 @pytest.fixture(scope="module")
-def report(tmp_path_factory):
-    config = load_config(REPO / "pipelines" / "configs" / "quickstart.yaml")
-    config.input.path = str(SAMPLE)
-    root = tmp_path_factory.mktemp("report")
-    uri = run_config(config, output=str(root / "ds"), progress=False).uri
-    out = root / "report.html"
-    assert main(["report", uri, "--out", str(out)]) == 0
+def report(tmp_path_factory, quickstart_uri):
+    out = tmp_path_factory.mktemp("report") / "report.html"
+    assert main(["report", quickstart_uri, "--out", str(out)]) == 0
     return out
 
 
