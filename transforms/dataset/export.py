@@ -18,6 +18,7 @@ import json
 import os
 from typing import Optional
 
+import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
 
@@ -93,7 +94,7 @@ def export(uri: str, fmt: str, out: str, *, version: Optional[int] = None, where
             relation = con.sql(sql + " ORDER BY id")
             table = relation.to_arrow_table()
             del relation  # DuckDB keeps a relation's result open until it is gone
-        except Exception as exc:  # noqa: BLE001 - duckdb raises many types; all mean the query is wrong
+        except duckdb.Error as exc:
             raise DatasetError(f"export query failed: {exc}") from None
         stats = _stats(con, where)
     finally:

@@ -15,13 +15,13 @@ import uuid
 
 import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
+from apache_beam.metrics import Metrics
 from apache_beam.transforms.window import GlobalWindow
 from apache_beam.utils.windowed_value import WindowedValue
 
 from prefmill.schemas import arrow_schema, to_row
 from prefmill.transforms.base import METRIC_PREFIX
 from prefmill.transforms.progress import BOARD
-from apache_beam.metrics import Metrics
 
 
 class _WriteParts(beam.DoFn):
