@@ -34,8 +34,10 @@ def build_pipeline(pipeline: beam.Pipeline, config: PrefmillConfig, ctx: RunCont
     run_id = ctx.run_id
     read = pipeline | "ReadPrompts" >> ReadPrompts(config.input, run_id)
     prompts, dead_letters = read["main"], [read["dead_letters"]]
+    # One response cache for every LLM call of the run (generation, self-edits, judges, tagger); None = off.
+    cache = config.generate.cache
+    cache_path = (cache.path or ctx.paths.join("_prefmill", "cache")) if cache.enabled else None
     if config.generate.mode != "recorded":
-        cache_path = config.generate.cache.path or ctx.paths.join("_prefmill", "cache")
         sampled = prompts | "GenerateWithModels" >> GenerateWithModels(config.generate, cache_path, run_id)
         prompts = sampled["main"]
         dead_letters.append(sampled["dead_letters"])
@@ -46,15 +48,11 @@ def build_pipeline(pipeline: beam.Pipeline, config: PrefmillConfig, ctx: RunCont
         if config.inject.method == "rule":
             verified, inject_dead = apply_stage(verified, "InjectErrors", InjectErrors(config.inject, run_id))
         else:
-            cache_path = config.generate.cache.path or ctx.paths.join("_prefmill", "cache")
-            answered = verified | "LLMSelfEdit" >> LLMSelfEdit(
-                config.inject, cache_path if config.generate.cache.enabled else None)
+            answered = verified | "LLMSelfEdit" >> LLMSelfEdit(config.inject, cache_path)
             verified, inject_dead = apply_stage(answered, "AttachEdits", AttachEdits(config.inject, run_id))
         stage_dead.append(inject_dead)
     if config.judge.enabled:
-        cache_path = config.generate.cache.path or ctx.paths.join("_prefmill", "cache")
-        judged = verified | "JudgeCandidates" >> JudgeCandidates(
-            config.judge, cache_path if config.generate.cache.enabled else None, run_id)
+        judged = verified | "JudgeCandidates" >> JudgeCandidates(config.judge, cache_path, run_id)
         verified, judge_dead = apply_stage(judged["main"], "AttachJudgments", AttachJudgments(config.judge, run_id))
         stage_dead += [judged["dead_letters"], judge_dead]
     pairs, pairs_dead = apply_stage(verified, "BuildPairs", BuildPairs(config.pairs, run_id, ctx.config_hash))
@@ -69,9 +67,7 @@ def build_pipeline(pipeline: beam.Pipeline, config: PrefmillConfig, ctx: RunCont
             except FileNotFoundError:
                 raise ConfigError(f"route.model_path: no file at {config.route.model_path}; fit one with "
                                   "`prefmill route fit EXPERIMENTS --out PATH`") from None
-        cache_path = config.generate.cache.path or ctx.paths.join("_prefmill", "cache")
-        routed = pairs | "RoutePairs" >> RoutePairs(config.route, model, run_id,
-                                                    cache_path if config.generate.cache.enabled else None)
+        routed = pairs | "RoutePairs" >> RoutePairs(config.route, model, run_id, cache_path)
         pairs, dead_routes = routed[MAIN], routed[DEAD_LETTERS]
         route_dead.append(dead_routes)
 

@@ -192,7 +192,7 @@ class GenerateWithModels(beam.PTransform):
     def __init__(self, config: GenerateConfig, cache_path: Optional[str], run_id: str = "") -> None:
         super().__init__()
         self.config = config
-        self.cache_path = cache_path if config.cache.enabled else None
+        self.cache_path = cache_path  # None when the cache is off (decided once, in the pipeline builder)
         self.run_id = run_id
 
     def expand(self, prompts):
