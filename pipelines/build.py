@@ -3,20 +3,22 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Optional
 
 import apache_beam as beam
 
 from prefmill.pipelines.config import PrefmillConfig
 from prefmill.schemas import ConfigError, DeadLetter, PreferencePair
-from prefmill.transforms.base import DEAD_LETTERS, MAIN, apply_stage
+from prefmill.transforms.base import apply_stage
 from prefmill.transforms.dataset import DatasetPaths, WriteTable
+from prefmill.transforms.dataset.writer import WriteManifest, WriteParts
 from prefmill.transforms.dataset.layout import DEAD_LETTERS, PAIRS
 from prefmill.transforms.generate import CheckCandidates, GenerateWithModels
 from prefmill.transforms.judge import AttachJudgments, JudgeCandidates
 from prefmill.transforms.pairs import BuildPairs
 from prefmill.transforms.read import ReadPrompts
 from prefmill.transforms.rise import AttachEdits, InjectErrors, LLMSelfEdit
-from prefmill.transforms.route import PerformanceModel, RoutePairs
+from prefmill.transforms.route import PerformanceModel, RoutePairs, route_staged_parts
 from prefmill.transforms.verify import Verify
 
 # Stage names in pipeline order; each is a Beam metrics namespace `prefmill.<name>`.
@@ -57,25 +59,32 @@ def build_pipeline(pipeline: beam.Pipeline, config: PrefmillConfig, ctx: RunCont
         stage_dead += [judged["dead_letters"], judge_dead]
     pairs, pairs_dead = apply_stage(verified, "BuildPairs", BuildPairs(config.pairs, run_id, ctx.config_hash))
 
+    rows_per_file = config.output.rows_per_file
+    pairs_table = ctx.paths.table(PAIRS)
     route_dead = []
     if config.route.enabled:
-        model = None
-        if config.route.model_path:
-            try:
-                with open(config.route.model_path, encoding="utf-8") as handle:
-                    model = PerformanceModel.from_json(handle.read())
-            except FileNotFoundError:
-                raise ConfigError(f"route.model_path: no file at {config.route.model_path}; fit one with "
-                                  "`prefmill route fit EXPERIMENTS --out PATH`") from None
-        routed = pairs | "RoutePairs" >> RoutePairs(config.route, model, run_id, cache_path)
-        pairs, dead_routes = routed[MAIN], routed[DEAD_LETTERS]
-        route_dead.append(dead_routes)
+        routed = pairs | "RoutePairs" >> RoutePairs(config.route, _routing_model(config), run_id, cache_path)
+        # pairs wait for the human set as staged Parquet parts, not in memory (see transforms/route/stage.py)
+        staging = ctx.paths.staging(run_id, PAIRS)
+        staged = routed["pairs"] | "StagePairs" >> WriteParts(staging, run_id, PreferencePair, rows_per_file)
+        parts = route_staged_parts(staged, staging, pairs_table, routed["human"])
+        route_dead.append(routed[DEAD_LETTERS])
+    else:
+        parts = pairs | "WritePairs" >> WriteParts(pairs_table, run_id, PreferencePair, rows_per_file)
+    _ = parts | "PairsManifest" >> WriteManifest(ctx.paths.manifest(run_id, PAIRS))
 
-    rows_per_file = config.output.rows_per_file
-    _ = pairs | "WritePairs" >> WriteTable(
-        ctx.paths.table(PAIRS), run_id, PreferencePair, ctx.paths.manifest(run_id, PAIRS), rows_per_file
-    )
     dead = (*dead_letters, *stage_dead, pairs_dead, *route_dead) | "AllDeadLetters" >> beam.Flatten()
     _ = dead | "WriteDeadLetters" >> WriteTable(
         ctx.paths.table(DEAD_LETTERS), run_id, DeadLetter, ctx.paths.manifest(run_id, DEAD_LETTERS), rows_per_file
     )
+
+
+def _routing_model(config: PrefmillConfig) -> Optional[PerformanceModel]:
+    if not config.route.model_path:
+        return None
+    try:
+        with open(config.route.model_path, encoding="utf-8") as handle:
+            return PerformanceModel.from_json(handle.read())
+    except FileNotFoundError:
+        raise ConfigError(f"route.model_path: no file at {config.route.model_path}; fit one with "
+                          "`prefmill route fit EXPERIMENTS --out PATH`") from None

@@ -100,6 +100,19 @@ def _commit_plan(paths: DatasetPaths, plan: dict) -> tuple[int, int]:
     return pairs_version, dead_version
 
 
+def _remove_staged(paths: DatasetPaths, run_id: str) -> None:
+    """Staged parts were rewritten into the table's parts; once committed they are only clutter."""
+    staged = FileSystems.join(paths.run_dir(run_id), "staged")
+    files = [m.path for r in FileSystems.match([FileSystems.join(staged, "*", "*", "*.parquet")])
+             for m in r.metadata_list]
+    if files:
+        FileSystems.delete(files)
+    if os.path.isdir(staged):
+        import shutil
+
+        shutil.rmtree(staged, ignore_errors=True)
+
+
 def recover_unfinished(paths: DatasetPaths) -> list[RunSummary]:
     """Commit runs whose job finished but whose commit did not (their plan exists, their summary not)."""
     recovered = []
@@ -113,6 +126,7 @@ def recover_unfinished(paths: DatasetPaths) -> list[RunSummary]:
         summary = RunSummary.model_validate({**plan["summary"], "pairs_version": pairs_version,
                                              "dead_letters_version": dead_version, "recovered": True})
         _write_json(FileSystems.join(run_dir, SUMMARY_FILE), summary.model_dump(mode="json"))
+        _remove_staged(paths, plan["run_id"])
         recovered.append(summary)
     return recovered
 
@@ -125,10 +139,9 @@ def _pair_stats(paths: DatasetPaths, files: list[dict]) -> dict:
     import pyarrow.dataset as ds
 
     dataset = ds.dataset([paths.table(PAIRS) + "/" + f["path"] for f in files], format="parquet")
-    table = dataset.to_table(columns=["chosen_model", "rejected_model", "chosen", "rejected"])
     con = duckdb.connect()
-    con.register("run_pairs", table)
-    models, chosen, rejected = con.sql(
+    con.register("run_pairs", dataset)  # a dataset, not a table: DuckDB streams it batch by batch
+    models, chosen, rejected = con.execute(
         "SELECT list_sort(list_distinct(list(chosen_model) || list(rejected_model))), "
         "avg(length(chosen[-1].content)), avg(length(rejected[-1].content)) FROM run_pairs").fetchall()[0]
     con.close()
@@ -201,4 +214,5 @@ def run_config(config: PrefmillConfig, *, output: Optional[str] = None, beam_arg
     _write_json(FileSystems.join(run_dir, PLAN_FILE), plan)
     summary.pairs_version, summary.dead_letters_version = _commit_plan(paths, plan)
     _write_json(FileSystems.join(run_dir, SUMMARY_FILE), summary.model_dump(mode="json"))
+    _remove_staged(paths, ctx.run_id)
     return summary

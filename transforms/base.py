@@ -109,7 +109,7 @@ class Stage(beam.DoFn):
                 self.counter(f"dead_{result.reason}").inc()
                 yield beam.pvalue.TaggedOutput(DEAD_LETTERS, self.dead_letter(result, element))
             else:
-                produced += 1
+                produced += not isinstance(result, beam.pvalue.TaggedOutput)  # side outputs are not records out
                 yield result
         self.counter("emitted").inc(produced)
         self.counter("out" if produced else "dead").inc()

@@ -14,19 +14,19 @@ candidate is dead-lettered as `no_candidates`.
 
 from __future__ import annotations
 
-from typing import Literal, Optional
+from typing import TYPE_CHECKING, Literal, Optional
 
 import apache_beam as beam
 from apache_beam.metrics import Metrics
-from apache_beam.ml.inference.base import RunInference
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from prefmill.schemas import Candidate, DeadLetter, PromptCandidates, TokenUsage, stable_id
 from prefmill.transforms.base import DEAD_LETTERS, METRIC_PREFIX, Reject, Stage, encode_payload
-from prefmill.transforms.llm.base import LLMHandler, LLMRequest, LLMResponse, SamplingParams
-from prefmill.transforms.llm.hf_transformers import TransformersHandler, TransformersOptions
-from prefmill.transforms.llm.openai_compat import OpenAICompatibleHandler, OpenAIOptions
-from prefmill.transforms.llm.vllm_handler import VLLMHandler, VLLMOptions
+from prefmill.transforms.llm.options import OpenAIOptions, TransformersOptions, VLLMOptions
+from prefmill.transforms.llm.requests import LLMRequest, LLMResponse, SamplingParams
+
+if TYPE_CHECKING:
+    from prefmill.transforms.llm.base import LLMHandler
 
 EMPTY_RESPONSE = "empty_response"
 TRUNCATED = "truncated"
@@ -97,7 +97,19 @@ def batch_size_of(spec: ModelSpec) -> int:
     return 8 * spec.transformers.batch_size
 
 
-def make_handler(spec: ModelSpec, cache_path: Optional[str]) -> LLMHandler:
+def run_inference(handler: "LLMHandler"):
+    """Beam's RunInference over one of our handlers (imported here, see make_handler)."""
+    from apache_beam.ml.inference.base import RunInference
+
+    return RunInference(handler)
+
+
+def make_handler(spec: ModelSpec, cache_path: Optional[str]) -> "LLMHandler":
+    # the handlers import Beam's RunInference machinery (and torch when installed): only when an LLM stage is built
+    from prefmill.transforms.llm.hf_transformers import TransformersHandler
+    from prefmill.transforms.llm.openai_compat import OpenAICompatibleHandler
+    from prefmill.transforms.llm.vllm_handler import VLLMHandler
+
     size = batch_size_of(spec)
     if spec.backend == "openai":
         return OpenAICompatibleHandler(model_id=spec.model, options=spec.openai, cache_path=cache_path,
@@ -199,7 +211,7 @@ class GenerateWithModels(beam.PTransform):
         responses, failed = [], []
         for spec in self.config.models:
             requests = prompts | f"Requests[{spec.name}]" >> beam.FlatMap(requests_for, spec)
-            main, other = requests | f"RunInference[{spec.name}]" >> RunInference(
+            main, other = requests | f"RunInference[{spec.name}]" >> run_inference(
                 make_handler(spec, self.cache_path)).with_exception_handling()
             responses.append(main)
             failed.append(other.failed_inferences)

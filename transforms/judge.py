@@ -16,13 +16,12 @@ from typing import Literal, Optional
 
 import apache_beam as beam
 from apache_beam.metrics import Metrics
-from apache_beam.ml.inference.base import RunInference
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 
 from prefmill.schemas import AspectRating, Comparison, DeadLetter, Judgment, PromptCandidates
 from prefmill.transforms.base import DEAD_LETTERS, METRIC_PREFIX, Stage, encode_payload
-from prefmill.transforms.generate import ModelSpec, make_handler
-from prefmill.transforms.llm.base import LLMRequest, LLMResponse
+from prefmill.transforms.generate import ModelSpec, make_handler, run_inference
+from prefmill.transforms.llm.requests import LLMRequest, LLMResponse
 
 ASPECTS = ["helpfulness", "instruction_following", "honesty", "truthfulness"]
 
@@ -216,14 +215,14 @@ class JudgeCandidates(beam.PTransform):
         parsed, dead = [], []
         for spec in config.models:
             first = (prompts | f"JudgeRequests[{spec.name}]" >> beam.FlatMap(judge_requests, config, spec)
-                     | f"Judge[{spec.name}]" >> RunInference(make_handler(spec, self.cache_path))
+                     | f"Judge[{spec.name}]" >> run_inference(make_handler(spec, self.cache_path))
                      | f"Parse[{spec.name}]" >> beam.ParDo(_Parse(config, self.run_id)).with_outputs(
                          "retry", DEAD_LETTERS, main="ok"))
             # Retry once: the whole prompt's unparseable judgments of this judge, asked again with a reminder.
             retried = (
                 {"prompt": keyed, "retry": first.retry} | f"JoinRetry[{spec.name}]" >> beam.CoGroupByKey()
                 | f"RetryRequests[{spec.name}]" >> beam.FlatMap(_retry_requests, config, spec)
-                | f"JudgeRetry[{spec.name}]" >> RunInference(make_handler(spec, self.cache_path))
+                | f"JudgeRetry[{spec.name}]" >> run_inference(make_handler(spec, self.cache_path))
                 | f"ParseRetry[{spec.name}]" >> beam.ParDo(_Parse(config, self.run_id)).with_outputs(
                     "retry", DEAD_LETTERS, main="ok"))
             parsed += [first.ok, retried.ok]

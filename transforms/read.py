@@ -2,12 +2,19 @@
 
 Bad rows become dead letters with a reason code (see `prefmill.transforms.parse`); duplicate ids keep the
 first occurrence in input order (file, then line) and dead-letter the rest.
+
+Everything streams. Files are split into ranges read in parallel (`prefmill.transforms.ranges`). Finding
+duplicates needs a global view, but grouping whole records by id would hold the whole input in the
+runner's memory at once, so it is done in two passes over the input: the first parses every row and keeps
+only (id, position), combined per id into (count, first position); the ids seen more than once (usually
+none) reach the second pass as a small side input, and the second pass streams the parsed records on
+without ever grouping them. Reading twice costs one extra parse per row; memory stays flat.
 """
 
 from __future__ import annotations
 
 import os
-from typing import Any, Iterator, Literal, NamedTuple, Optional
+from typing import Iterator, Literal, Optional
 
 import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
@@ -15,8 +22,11 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from prefmill.schemas import InputError
 from prefmill.schemas.records import Domain
-from prefmill.transforms.base import DEAD_LETTERS, Reject, Stage, apply_stage
+from prefmill.transforms.base import DEAD_LETTERS, MAIN, Reject, Stage, apply_stage
 from prefmill.transforms.parse import DUPLICATE_ID, FieldMap, Layout, RowError, field_map_for, parse_row
+from prefmill.transforms.ranges import (
+    DEFAULT_SPLIT_BYTES, FileRange, RawRow, plan_jsonl, plan_parquet, read_jsonl, read_parquet,
+)
 
 InputFormat = Literal["auto", "jsonl", "parquet", "hf"]
 _JSONL_SUFFIXES = (".jsonl", ".json", ".ndjson", ".jsonl.gz", ".json.gz")
@@ -36,6 +46,8 @@ class InputConfig(BaseModel):
     max_row_bytes: int = Field(1_000_000, gt=0, description="rows larger than this are dead-lettered (row_too_large)")
     hf_split: str = Field("train", description="split to read with format hf")
     hf_config: Optional[str] = Field(None, description="dataset configuration name with format hf")
+    split_bytes: int = Field(DEFAULT_SPLIT_BYTES, gt=0,
+                             description="JSONL files are read in ranges of about this many bytes, in parallel")
 
     @field_validator("fields")
     @classmethod
@@ -61,12 +73,6 @@ class InputConfig(BaseModel):
         return "hf"
 
 
-class RawRow(NamedTuple):
-    source: str
-    index: int
-    raw: Any  # bytes (JSONL line) or dict (Parquet / HF row)
-
-
 def _match(pattern: str) -> list[str]:
     if os.path.isdir(pattern):
         pattern = os.path.join(pattern, "*.parquet")
@@ -74,27 +80,6 @@ def _match(pattern: str) -> list[str]:
     if not found:
         raise InputError(f"input.path matches no file: {pattern}")
     return sorted(found)
-
-
-class _ReadJsonl(beam.DoFn):
-    def process(self, path: str) -> Iterator[RawRow]:
-        with FileSystems.open(path) as handle:
-            for index, line in enumerate(handle):
-                line = line.rstrip(b"\r\n")
-                if line.strip():  # blank lines separate nothing and carry no row
-                    yield RawRow(path, index, line)
-
-
-class _ReadParquet(beam.DoFn):
-    def process(self, path: str) -> Iterator[RawRow]:
-        import pyarrow.parquet as pq
-
-        with FileSystems.open(path) as handle:
-            index = 0
-            for batch in pq.ParquetFile(handle).iter_batches(batch_size=2048):
-                for row in batch.to_pylist():
-                    yield RawRow(path, index, row)
-                    index += 1
 
 
 class _ReadHF(beam.DoFn):
@@ -107,7 +92,42 @@ class _ReadHF(beam.DoFn):
 
         dataset = datasets.load_dataset(path, self.config_name, split=self.split)
         for index, row in enumerate(dataset):
-            yield RawRow(f"{path}[{self.split}]", index, row)
+            yield RawRow(f"{path}[{self.split}]", 0, index, row)
+
+
+def _parse(row: RawRow, config: InputConfig, fields: FieldMap):
+    return parse_row(row.raw, fields, default_domain=config.default_domain, default_model=config.candidate_model,
+                     max_row_bytes=config.max_row_bytes)
+
+
+class _IdPositions(beam.DoFn):
+    """First pass: (prompt id, (count 1, position)) of every row that parses; rows that do not are the
+    second pass's dead letters, so they are not counted here."""
+
+    def __init__(self, config: InputConfig) -> None:
+        self.config = config
+        self.fields = config.field_map()
+
+    def process(self, row: RawRow):
+        try:
+            parsed = _parse(row, self.config, self.fields)
+        except RowError:
+            return
+        yield parsed.prompt.id, (1, row.position, row.source)
+
+
+def _first_and_count(values) -> tuple:
+    """Combine (count, position, source) of one id: the total count and the earliest position.
+
+    >>> _first_and_count([(1, (0, 9), "a"), (2, (0, 3), "a"), (1, (1, 0), "b")])
+    (4, (0, 3), 'a')
+    """
+    count, first, source = 0, None, ""
+    for n, position, where in values:
+        count += n
+        if first is None or position < first:
+            first, source = position, where
+    return count, first, source
 
 
 class ParseRows(Stage):
@@ -123,46 +143,53 @@ class ParseRows(Stage):
 
     def handle(self, row: RawRow):
         try:
-            parsed = parse_row(
-                row.raw,
-                self.fields,
-                default_domain=self.config.default_domain,
-                default_model=self.config.candidate_model,
-                max_row_bytes=self.config.max_row_bytes,
-            )
+            parsed = _parse(row, self.config, self.fields)
         except RowError as err:
             yield Reject(err.reason, error=str(err), record_id=err.record_id or self.record_id(row), payload=row.raw)
             return
-        yield parsed.prompt.id, ((row.source, row.index), parsed)
+        yield row, parsed
 
 
 class DropDuplicateIds(Stage):
-    """Keep the first row of each prompt id in input order; the others are dead letters.
-
-    Counts rows, not groups: in = rows with this id, out = 1, dead = the duplicates.
-    """
+    """Keep the first row of each prompt id in input order; the others are dead letters. The side input
+    holds only the ids seen more than once, with where each was first seen."""
 
     name = "dedupe"
 
-    def process(self, element):
-        prompt_id, rows = element
-        rows = sorted(rows, key=lambda item: item[0])
-        (first_pos, first), duplicates = rows[0], rows[1:]
-        self.counter("in").inc(len(rows))
-        self.counter("out").inc()
-        self.counter("emitted").inc()
-        yield first
-        for (source, index), parsed in duplicates:
-            self.counter("dead").inc()
-            self.counter("dead_letters").inc()
-            self.counter(f"dead_{DUPLICATE_ID}").inc()
-            reject = Reject(
-                DUPLICATE_ID,
-                error=f"id {prompt_id!r} first seen at {first_pos[0]}:{first_pos[1] + 1}, again at {source}:{index + 1}",
-                record_id=prompt_id,
-                payload=parsed,
-            )
-            yield beam.pvalue.TaggedOutput(DEAD_LETTERS, self.dead_letter(reject, parsed))
+    def __init__(self, run_id: str = "") -> None:
+        super().__init__(run_id)
+        self._repeated: dict = {}
+
+    def record_id(self, element) -> str:
+        return element[1].prompt.id
+
+    def process(self, element, repeated):
+        self._repeated = repeated
+        yield from super().process(element)
+
+    def handle(self, element):
+        row, parsed = element
+        first = self._repeated.get(parsed.prompt.id)
+        if first is None or first[1] == row.position:
+            yield parsed
+            return
+        _, (_, line), source = first
+        yield Reject(DUPLICATE_ID, record_id=parsed.prompt.id, payload=parsed,
+                     error=f"id {parsed.prompt.id!r} first seen at {source}:{line + 1}, again at "
+                           f"{row.source}:{row.index + 1}")
+
+
+class _PlanRanges(beam.DoFn):
+    def __init__(self, fmt: str, split_bytes: int) -> None:
+        self.fmt = fmt
+        self.split_bytes = split_bytes
+
+    def process(self, numbered: tuple[int, str]) -> Iterator[FileRange]:
+        ordinal, path = numbered
+        if self.fmt == "jsonl":
+            yield from plan_jsonl(ordinal, path, self.split_bytes)
+        else:
+            yield from plan_parquet(ordinal, path)
 
 
 class ReadPrompts(beam.PTransform):
@@ -173,23 +200,37 @@ class ReadPrompts(beam.PTransform):
         self.config = config
         self.run_id = run_id
 
-    def expand(self, pbegin):
+    def _rows(self, source, label: str):
+        """One full read of the input (it is read twice, see the module docstring)."""
         fmt = self.config.resolved_format()
         if fmt == "hf":
-            paths = pbegin | "InputSpec" >> beam.Create([self.config.path])
-            raw = paths | "ReadHF" >> beam.ParDo(_ReadHF(self.config.hf_split, self.config.hf_config))
+            return source | f"ReadHF{label}" >> beam.ParDo(_ReadHF(self.config.hf_split, self.config.hf_config))
+        reader = read_jsonl if fmt == "jsonl" else read_parquet
+        return source | f"Read{label}" >> beam.FlatMap(reader)
+
+    def expand(self, pbegin):
+        fmt = self.config.resolved_format()
+        spec = pbegin | "InputSpec" >> beam.Create([self.config.path])
+        if fmt == "hf":
+            source = spec
         else:
-            paths = (
-                pbegin
-                | "InputSpec" >> beam.Create([self.config.path])
-                | "MatchFiles" >> beam.FlatMap(_match)
+            source = (
+                spec
+                | "MatchFiles" >> beam.FlatMap(lambda path: enumerate(_match(path)))
                 | "SpreadFiles" >> beam.Reshuffle()
+                | "PlanRanges" >> beam.ParDo(_PlanRanges(fmt, self.config.split_bytes))
+                | "SpreadRanges" >> beam.Reshuffle()
             )
-            reader = _ReadJsonl() if fmt == "jsonl" else _ReadParquet()
-            raw = paths | "ReadFiles" >> beam.ParDo(reader)
-        keyed, parse_dead = apply_stage(raw, "ParseRows", ParseRows(self.config, self.run_id))
-        unique, dup_dead = apply_stage(
-            keyed | "GroupById" >> beam.GroupByKey(), "DropDuplicateIds", DropDuplicateIds(self.run_id)
+        repeated = (
+            self._rows(source, "Ids")
+            | "IdPositions" >> beam.ParDo(_IdPositions(self.config))
+            | "CountIds" >> beam.CombinePerKey(_first_and_count)
+            | "Repeated" >> beam.Filter(lambda id_first: id_first[1][0] > 1)
         )
-        dead = (parse_dead, dup_dead) | "ReadDeadLetters" >> beam.Flatten()
+        rows = self._rows(source, "Rows")
+        parsed, parse_dead = apply_stage(rows, "ParseRows", ParseRows(self.config, self.run_id))
+        deduped = parsed | "DropDuplicateIds" >> beam.ParDo(
+            DropDuplicateIds(self.run_id), repeated=beam.pvalue.AsDict(repeated)).with_outputs(DEAD_LETTERS, main=MAIN)
+        unique = deduped[MAIN]
+        dead = (parse_dead, deduped[DEAD_LETTERS]) | "ReadDeadLetters" >> beam.Flatten()
         return {"main": unique, "dead_letters": dead}

@@ -2,7 +2,7 @@
 
     <uri>/pairs/                      Delta table: one row per preference pair
     <uri>/dead_letters/               Delta table: records a stage could not process, with the reason
-    <uri>/_prefmill/runs/<run_id>/    per-run files: part manifests, commit plan, summary
+    <uri>/_prefmill/runs/<run_id>/    per-run files: part manifests, commit plan, summary, staged parts
 Parquet parts of a run are written under `<table>/<run_id>/` and become visible only when the launcher
 commits them; parts of a failed or killed run stay invisible to every reader.
 """
@@ -45,6 +45,10 @@ class DatasetPaths:
 
     def runs_root(self) -> str:
         return self.join("_prefmill", "runs")
+
+    def staging(self, run_id: str, table: str) -> str:
+        """Parts a run writes before their final form (routing waits here for the human set)."""
+        return self.join("_prefmill", "runs", run_id, "staged", table)
 
     def manifest(self, run_id: str, table: str) -> str:
         return self.join("_prefmill", "runs", run_id, f"parts-{table}.jsonl")

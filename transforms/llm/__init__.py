@@ -4,10 +4,21 @@ Every backend is a Beam `ModelHandler` (`LLMHandler`) used through RunInference:
 `LLMResponse` per `LLMRequest` out, in order. A request that still fails after retries comes back as a
 response with `error` set (a dead letter downstream), never as an exception that fails the batch.
 Finished responses are kept in a `ResponseCache`, so a re-run makes no request it already made.
-Heavy backends (torch, transformers, vllm, httpx) are imported inside their handlers.
+Heavy backends (torch, transformers, vllm, httpx) are imported inside their handlers, and nothing here
+imports RunInference until an LLM stage is built.
 """
 
-from prefmill.transforms.llm.base import LLMHandler, LLMRequest, LLMResponse, SamplingParams, request_key
 from prefmill.transforms.llm.cache import ResponseCache
+from prefmill.transforms.llm.requests import LLMRequest, LLMResponse, SamplingParams, request_key
+
+
+def __getattr__(name: str):
+    # LLMHandler pulls in Beam's RunInference machinery (and torch, when installed): only on first use
+    if name == "LLMHandler":
+        from prefmill.transforms.llm.base import LLMHandler
+
+        return LLMHandler
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = ["LLMHandler", "LLMRequest", "LLMResponse", "ResponseCache", "SamplingParams", "request_key"]

@@ -11,20 +11,8 @@ import time
 import zlib
 from typing import Any, Optional
 
-from pydantic import BaseModel, ConfigDict, Field
-
 from prefmill.transforms.llm.base import LLMHandler, LLMRequest, LLMResponse
-
-
-class TransformersOptions(BaseModel):
-    """Local transformers model settings."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    device: str = Field("cpu", description="cpu, cuda, cuda:0, ...")
-    dtype: str = Field("float32", description="float32, bfloat16 or float16")
-    batch_size: int = Field(8, gt=0, description="sequences generated together")
-    chat_template: Optional[str] = Field(None, description="Jinja chat template overriding the tokenizer's")
+from prefmill.transforms.llm.options import TransformersOptions
 
 
 class LoadedModel:

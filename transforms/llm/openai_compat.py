@@ -20,27 +20,10 @@ import threading
 import time
 from typing import Any, Optional
 
-from pydantic import BaseModel, ConfigDict, Field
-
 from prefmill.transforms.llm.base import LLMHandler, LLMRequest, LLMResponse
+from prefmill.transforms.llm.options import OpenAIOptions
 
 RETRYABLE_STATUS = {408, 409, 425, 429, 500, 502, 503, 504}
-
-
-class OpenAIOptions(BaseModel):
-    """Connection and rate settings of an OpenAI-compatible server."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    base_url: str = Field("http://127.0.0.1:8000/v1", description="server URL up to /v1")
-    api_key_env: Optional[str] = Field(None, description="name of the environment variable holding the API key")
-    max_concurrency: int = Field(32, gt=0, description="requests in flight at once (per worker process)")
-    requests_per_minute: Optional[float] = Field(None, gt=0, description="request rate limit")
-    tokens_per_minute: Optional[float] = Field(None, gt=0, description="token rate limit (prompt + max_tokens)")
-    timeout_s: float = Field(120.0, gt=0, description="per-request timeout")
-    max_retries: int = Field(5, ge=0, description="retries after the first attempt")
-    backoff_base_s: float = Field(0.5, gt=0, description="first backoff; doubles per retry, with jitter")
-    backoff_max_s: float = Field(30.0, gt=0, description="longest backoff, and longest Retry-After honoured")
 
 
 class RateLimiter:

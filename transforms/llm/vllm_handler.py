@@ -11,25 +11,10 @@ from __future__ import annotations
 
 from typing import Any, Optional
 
-from pydantic import BaseModel, ConfigDict, Field
-
 from prefmill.transforms.llm.base import LLMHandler, LLMRequest, LLMResponse, SamplingParams
+from prefmill.transforms.llm.options import VLLMOptions
 
 PINNED_VERSION = "0.10.0"
-
-
-class VLLMOptions(BaseModel):
-    """vLLM engine settings."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    tensor_parallel_size: int = Field(1, gt=0)
-    dtype: str = Field("auto", description="auto, bfloat16, float16, float32")
-    max_model_len: Optional[int] = Field(None, gt=0)
-    gpu_memory_utilization: float = Field(0.9, gt=0.0, le=1.0)
-    chat_template: Optional[str] = Field(None, description="Jinja chat template overriding the model's")
-    enforce_eager: bool = False
-    seed: int = 0
 
 
 def engine_kwargs(model_id: str, options: VLLMOptions) -> dict:

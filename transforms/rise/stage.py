@@ -16,13 +16,12 @@ from typing import Literal, Optional, Union
 
 import apache_beam as beam
 from apache_beam.metrics import Metrics
-from apache_beam.ml.inference.base import RunInference
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from prefmill.schemas import Candidate, PromptCandidates, SelfEdit, Span, stable_id
 from prefmill.transforms.base import METRIC_PREFIX, Reject, Stage
-from prefmill.transforms.generate import ModelSpec, make_handler
-from prefmill.transforms.llm.base import LLMRequest, LLMResponse
+from prefmill.transforms.generate import ModelSpec, make_handler, run_inference
+from prefmill.transforms.llm.requests import LLMRequest, LLMResponse
 from prefmill.transforms.rise.edit import EditPlan, apply_rule, carry_forward, choose, eligible_types, token_distance
 from prefmill.transforms.rise.steps import NUMBER, Solution, split_steps
 from prefmill.transforms.rise.validate import check_solution, check_step
@@ -244,7 +243,7 @@ class LLMSelfEdit(beam.PTransform):
         no_plan = (requests | "NoPlan" >> beam.Filter(lambda r: not _plan_or_skip(r))
                    | "NoPlanDiscard" >> beam.Map(lambda r: (r.prompt_id, Discard(
                        r.tag["candidate_id"], "no_editable_step", "no step has an eligible error type"))))
-        responses = planned | "SelfEditInference" >> RunInference(make_handler(config.model, self.cache_path))
+        responses = planned | "SelfEditInference" >> run_inference(make_handler(config.model, self.cache_path))
         outcomes = responses | "CheckEdits" >> beam.Map(_outcome, config)
         joined = ({"prompt": prompts | "KeyForEdits" >> beam.Map(lambda pc: (pc.prompt.id, pc)),
                    "outcome": (outcomes, no_plan) | "AllOutcomes" >> beam.Flatten()}

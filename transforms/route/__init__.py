@@ -4,7 +4,7 @@ from prefmill.transforms.route.features import bin_keys, pair_features, tags, te
 from prefmill.transforms.route.policy import (
     DEFAULT_WEIGHTS, Item, PerformanceModel, RouteConfig, select, uncertainty_score,
 )
-from prefmill.transforms.route.stage import RoutePairs
+from prefmill.transforms.route.stage import RoutePairs, route_staged_parts
 
-__all__ = ["DEFAULT_WEIGHTS", "Item", "PerformanceModel", "RouteConfig", "RoutePairs", "bin_keys", "pair_features",
+__all__ = ["DEFAULT_WEIGHTS", "Item", "PerformanceModel", "RouteConfig", "RoutePairs", "bin_keys", "route_staged_parts", "pair_features",
            "select", "tags", "textual", "uncertainty_score"]

@@ -15,7 +15,7 @@ from apache_beam.metrics import Metrics
 
 from prefmill.schemas import PreferencePair
 from prefmill.transforms.base import METRIC_PREFIX
-from prefmill.transforms.llm.base import LLMRequest, LLMResponse
+from prefmill.transforms.llm.requests import LLMRequest, LLMResponse
 from prefmill.transforms.route.features import TAG_VALUES
 
 TAGGER_PROMPT = """Describe the user request below with these tags. Answer with JSON only, one allowed value per tag:

@@ -6,9 +6,12 @@ import json
 import random
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from prefmill.pipelines.cli import main
 from prefmill.schemas import JudgeSummary, Message, PreferencePair
+from prefmill.transforms.route.stage import ChooseHumans
 from prefmill.transforms.route import Item, PerformanceModel, RouteConfig, pair_features, select, uncertainty_score
 
 
@@ -153,3 +156,28 @@ def test_llm_tagger_tags_each_prompt_once_and_falls_back_on_bad_answers(tmp_path
         assert len(server.requests) == 4  # one per prompt, not per pair
     route = summary.stage("route").extra
     assert (route["tagger_ok"], route["tagger_fallback"]) == (3, 1) and route["routed_human"] == 2
+
+
+@settings(max_examples=40, deadline=None)
+@given(scores=st.lists(st.sampled_from([0.0, 0.1, 0.5, 0.9, 1.0]), max_size=300), budget=st.integers(0, 40),
+       splits=st.integers(1, 5))
+def test_bounded_combiner_chooses_exactly_what_select_chooses(scores, budget, splits):
+    config = RouteConfig(enabled=True, budget=budget)
+    items = [Item(pair_id=f"p{i:03d}", score=s, cost=1.0, bins=(), eligible=True) for i, s in enumerate(scores)]
+    combine = ChooseHumans(config, None)
+    combine.slack = 0  # trim at every step, so the small lists here exercise it
+    accumulators = []
+    for part in range(splits):  # as a runner would: partial accumulators per bundle, then a merge
+        accumulator = combine.create_accumulator()
+        for item in items[part::splits]:
+            accumulator = combine.add_input(accumulator, item)
+        accumulators.append(accumulator)
+    assert combine.extract_output(combine.merge_accumulators(accumulators)) == select(items, config)
+
+
+def test_bounded_combiner_keeps_memory_flat():
+    combine = ChooseHumans(RouteConfig(enabled=True, budget=10), None)
+    accumulator = combine.create_accumulator()
+    for i in range(50_000):
+        accumulator = combine.add_input(accumulator, Item(f"p{i}", (i * 7919 % 1000) / 1000, 1.0, (), True))
+    assert len(accumulator) <= 2 * 10 + 1024

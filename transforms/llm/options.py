@@ -1,0 +1,48 @@
+"""Settings of each LLM backend: plain pydantic models, importable without the backends themselves."""
+
+from __future__ import annotations
+
+from typing import Optional
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class TransformersOptions(BaseModel):
+    """Local transformers model settings."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    device: str = Field("cpu", description="cpu, cuda, cuda:0, ...")
+    dtype: str = Field("float32", description="float32, bfloat16 or float16")
+    batch_size: int = Field(8, gt=0, description="sequences generated together")
+    chat_template: Optional[str] = Field(None, description="Jinja chat template overriding the tokenizer's")
+
+
+class OpenAIOptions(BaseModel):
+    """Connection and rate settings of an OpenAI-compatible server."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    base_url: str = Field("http://127.0.0.1:8000/v1", description="server URL up to /v1")
+    api_key_env: Optional[str] = Field(None, description="name of the environment variable holding the API key")
+    max_concurrency: int = Field(32, gt=0, description="requests in flight at once (per worker process)")
+    requests_per_minute: Optional[float] = Field(None, gt=0, description="request rate limit")
+    tokens_per_minute: Optional[float] = Field(None, gt=0, description="token rate limit (prompt + max_tokens)")
+    timeout_s: float = Field(120.0, gt=0, description="per-request timeout")
+    max_retries: int = Field(5, ge=0, description="retries after the first attempt")
+    backoff_base_s: float = Field(0.5, gt=0, description="first backoff; doubles per retry, with jitter")
+    backoff_max_s: float = Field(30.0, gt=0, description="longest backoff, and longest Retry-After honoured")
+
+
+class VLLMOptions(BaseModel):
+    """vLLM engine settings."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    tensor_parallel_size: int = Field(1, gt=0)
+    dtype: str = Field("auto", description="auto, bfloat16, float16, float32")
+    max_model_len: Optional[int] = Field(None, gt=0)
+    gpu_memory_utilization: float = Field(0.9, gt=0.0, le=1.0)
+    chat_template: Optional[str] = Field(None, description="Jinja chat template overriding the model's")
+    enforce_eager: bool = False
+    seed: int = 0

@@ -1,0 +1,81 @@
+"""What every LLM stage exchanges with a backend: requests, responses, sampling parameters, cache keys.
+
+Plain data, no Beam ML import: the CPU-only stages use these types without loading the RunInference
+machinery (which imports torch when it is installed, about 180 MB per worker process).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from typing import Any, Optional, Sequence
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class SamplingParams(BaseModel):
+    """Sampling parameters of one model; part of every request's cache key."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    temperature: float = Field(0.7, ge=0.0, description="0 = greedy")
+    top_p: float = Field(1.0, gt=0.0, le=1.0)
+    max_tokens: int = Field(512, gt=0, description="maximum new tokens per response")
+    seed: Optional[int] = Field(0, description="base seed; each sample adds its index")
+    stop: list[str] = Field(default_factory=list)
+    json_schema: Optional[dict[str, Any]] = Field(None, description="structured output: the response must match")
+
+
+def request_key(model_id: str, messages: Sequence[dict], params: SamplingParams, sample_index: int) -> str:
+    """Cache key of a request: the same model, messages, params, seed and sample index give the same key.
+
+    >>> p = SamplingParams()
+    >>> request_key("m", [{"role": "user", "content": "hi"}], p, 0) == request_key("m", [{"role": "user", "content": "hi"}], p, 0)
+    True
+    >>> request_key("m", [{"role": "user", "content": "hi"}], p, 0) == request_key("m", [{"role": "user", "content": "hi"}], p, 1)
+    False
+    """
+    body = json.dumps({"model": model_id, "messages": list(messages), "params": params.model_dump(mode="json"),
+                       "sample": sample_index}, sort_keys=True, ensure_ascii=False)
+    return hashlib.sha256(body.encode("utf-8")).hexdigest()
+
+
+@dataclass
+class LLMRequest:
+    prompt_id: str
+    model: str  # the label datasets show (chosen_model, ...)
+    messages: list[dict]
+    params: SamplingParams
+    sample_index: int = 0
+    key: str = ""
+    tag: Any = None  # caller's context (e.g. which pair a judge request belongs to); not part of the key
+
+
+@dataclass
+class LLMResponse:
+    request: LLMRequest
+    text: Optional[str] = None
+    finish_reason: Optional[str] = None
+    prompt_tokens: Optional[int] = None
+    completion_tokens: Optional[int] = None
+    latency_s: Optional[float] = None
+    error: Optional[str] = None
+    status: Optional[int] = None
+    attempts: int = 1
+    cached: bool = False
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None and self.text is not None
+
+    def to_cache(self) -> dict:
+        return {"text": self.text, "finish_reason": self.finish_reason, "prompt_tokens": self.prompt_tokens,
+                "completion_tokens": self.completion_tokens, "latency_s": self.latency_s}
+
+    @classmethod
+    def from_cache(cls, request: LLMRequest, entry: dict) -> "LLMResponse":
+        return cls(request=request, text=entry.get("text"), finish_reason=entry.get("finish_reason"),
+                   prompt_tokens=entry.get("prompt_tokens"), completion_tokens=entry.get("completion_tokens"),
+                   latency_s=entry.get("latency_s"), cached=True, attempts=0)
