@@ -66,16 +66,22 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 
 def _cmd_run(args: argparse.Namespace, beam_args: list[str]) -> int:
     from prefmill.pipelines.config import load_config
-    from prefmill.pipelines.launcher import PipelineFailedError, run_config
+    from prefmill.pipelines.launcher import DryRun, PipelineFailedError, run_config
 
     config = load_config(args.config)
     if args.no_cache:
         config.generate.cache.enabled = False
+    if args.input:
+        config.input.path = args.input
     try:
         summary = run_config(config, output=args.output, beam_args=beam_args, progress=not args.no_progress)
     except PipelineFailedError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_JOB_FAILED
+    if isinstance(summary, DryRun):
+        steps = len(summary.transform_names()) if summary.job is not None else 0
+        print(f"dry run: {summary.runner} job built with {steps} transforms; nothing was submitted or written")
+        return 0
     print(summary.render())
     return 0
 
@@ -209,6 +215,7 @@ def build_parser() -> argparse.ArgumentParser:
                          description="Unrecognised options are passed to Beam (e.g. --runner DataflowRunner).")
     run.add_argument("config")
     run.add_argument("--output", help="dataset URI (overrides output.uri in the config)")
+    run.add_argument("--input", help="prompts path (overrides input.path in the config)")
     run.add_argument("--no-progress", action="store_true", help="do not print live progress lines")
     run.add_argument("--no-cache", action="store_true", help="ignore the response cache: every LLM request is made")
 

@@ -13,10 +13,10 @@ import hashlib
 import json
 import os
 from pathlib import Path
-from typing import Any, Literal, Optional
+from typing import Any, Literal, Optional, Union
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from prefmill.schemas import ConfigError
 from prefmill.transforms.dataset.layout import is_remote
@@ -42,8 +42,34 @@ class OutputConfig(BaseModel):
     rows_per_file: int = Field(100_000, gt=0, description="rows per Parquet part file")
 
 
+class DataflowConfig(BaseModel):
+    """Worker settings for DataflowRunner; used only when the runner is DataflowRunner."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    machine_type: Optional[str] = Field(None, description="worker VM type, e.g. n2-standard-4, or g2-standard-8 for one L4 GPU")
+    max_num_workers: Optional[int] = Field(None, gt=0, description="autoscaling ceiling")
+    disk_size_gb: Optional[int] = Field(None, gt=0, description="worker boot disk; GPU images need 50+")
+    worker_accelerator: Optional[str] = Field(
+        None, description='GPUs per worker in Dataflow syntax, e.g. "type:nvidia-l4;count:1;install-nvidia-driver"')
+    sdk_container_image: Optional[str] = Field(
+        None, description="worker image that already holds prefmill (and vLLM for GPU runs): see docker/gpu-worker")
+    one_sdk_process_per_worker: bool = Field(
+        False, description="run one Python SDK process per VM, so a GPU holds one copy of the model")
+
+    @model_validator(mode="after")
+    def _gpu_needs_container(self) -> "DataflowConfig":
+        if self.worker_accelerator and not self.sdk_container_image:
+            raise ValueError("worker_accelerator needs sdk_container_image: GPU workers run an image with CUDA, vLLM "
+                             "and prefmill; build docker/gpu-worker/Dockerfile and push it (see the README)")
+        if self.worker_accelerator and "type:" not in self.worker_accelerator:
+            raise ValueError(f"worker_accelerator {self.worker_accelerator!r} is not in Dataflow syntax, e.g. "
+                             "'type:nvidia-l4;count:1;install-nvidia-driver'")
+        return self
+
+
 class RunnerConfig(BaseModel):
-    """Local execution (ignored by remote runners such as Dataflow)."""
+    """How the job runs: local workers, Beam options, and Dataflow workers."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -51,6 +77,12 @@ class RunnerConfig(BaseModel):
     direct_running_mode: Literal["in_memory", "multi_threading", "multi_processing"] = Field(
         "in_memory", description="how local workers run; multi_processing uses several cores"
     )
+    options: dict[str, Union[str, int, float, bool, list[str]]] = Field(
+        default_factory=dict,
+        description="Beam pipeline options, e.g. {runner: DataflowRunner, project: P, region: R, temp_location: gs://B/tmp}; "
+                    "the same option on the command line wins",
+    )
+    dataflow: DataflowConfig = Field(default_factory=DataflowConfig)
 
 
 class PrefmillConfig(BaseModel):

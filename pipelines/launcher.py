@@ -18,15 +18,16 @@ import secrets
 import signal
 import time
 from datetime import datetime, timezone
-from typing import Optional
+from dataclasses import dataclass
+from typing import Any, Optional, Union
 
 import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
-from apache_beam.options.pipeline_options import DirectOptions, PipelineOptions, StandardOptions
 from apache_beam.runners.runner import PipelineState
 
 from prefmill.pipelines.build import STAGES, RunContext, build_pipeline
 from prefmill.pipelines.config import PrefmillConfig
+from prefmill.pipelines.runners import make_pipeline
 from prefmill.pipelines.summary import RunSummary, counters_from_result, stage_counts
 from prefmill.schemas import SCHEMA_VERSION, DeadLetter, PreferencePair, PrefmillError
 from prefmill.transforms.dataset import DatasetPaths, commit_run_files
@@ -34,13 +35,24 @@ from prefmill.transforms.dataset.layout import DEAD_LETTERS, PAIRS
 from prefmill.transforms.dataset.writer import read_manifest
 from prefmill.transforms.progress import ENV_FLAG
 
-LOCAL_RUNNERS = {"FnApiRunner", "DirectRunner", "BundleBasedDirectRunner"}
 PLAN_FILE = "commit-plan.json"
 SUMMARY_FILE = "summary.json"
 
 
 class PipelineFailedError(PrefmillError):
     """The Beam job did not finish successfully; nothing was committed."""
+
+
+@dataclass
+class DryRun:
+    """A job built with `--dry_run=True`: the runner's job description, not submitted, nothing written."""
+
+    runner: str
+    run_id: str
+    job: Any  # DataflowRunner: apiclient.Job (its proto_pipeline is the job graph; options are the job's options)
+
+    def transform_names(self) -> list[str]:
+        return sorted(t.unique_name for t in self.job.proto_pipeline.components.transforms.values())
 
 
 def new_run_id() -> str:
@@ -55,24 +67,6 @@ def _write_json(path: str, data: dict) -> None:
 def _read_json(path: str) -> dict:
     with FileSystems.open(path) as handle:
         return json.loads(handle.read().decode("utf-8"))
-
-
-def _make_pipeline(config: PrefmillConfig, beam_args: list[str]) -> tuple[beam.Pipeline, str]:
-    options = PipelineOptions(beam_args)
-    runner_name = options.view_as(StandardOptions).runner
-    if runner_name is None or runner_name in LOCAL_RUNNERS:
-        # Beam's DirectRunner first tries Prism, which downloads a binary: run FnApiRunner explicitly.
-        from apache_beam.runners.portability.fn_api_runner import FnApiRunner
-
-        direct = options.view_as(DirectOptions)
-        given = " ".join(beam_args)
-        if "direct_num_workers" not in given:
-            direct.direct_num_workers = config.runner.direct_num_workers
-        if "direct_running_mode" not in given:
-            direct.direct_running_mode = config.runner.direct_running_mode
-        label = f"FnApiRunner, {direct.direct_running_mode}, {direct.direct_num_workers or os.cpu_count()} worker(s)"
-        return beam.Pipeline(runner=FnApiRunner(), options=options), label
-    return beam.Pipeline(options=options), runner_name
 
 
 FAULT_ENV = "PREFMILL_FAULT_KILL_AT"  # failure injection for the reliability suite only
@@ -160,16 +154,19 @@ def _routing_record(config: PrefmillConfig) -> Optional[dict]:
 
 
 def run_config(config: PrefmillConfig, *, output: Optional[str] = None, beam_args: Optional[list[str]] = None,
-               progress: bool = True) -> RunSummary:
-    """Run one config and commit its dataset version; returns the run summary."""
+               progress: bool = True) -> Union[RunSummary, DryRun]:
+    """Run one config and commit its dataset version; returns the run summary (or the built job, dry runs)."""
     beam_args = list(beam_args or [])
     paths = DatasetPaths.of(output or config.output.uri)
-    for summary in recover_unfinished(paths):
-        print(f"recovered run {summary.run_id}: committed as pairs version {summary.pairs_version}")
+    pipeline, runner_label, dry_run = make_pipeline(config, beam_args, paths.uri)
+    if not dry_run:
+        for summary in recover_unfinished(paths):
+            print(f"recovered run {summary.run_id}: committed as pairs version {summary.pairs_version}")
 
     ctx = RunContext(run_id=new_run_id(), config_hash=config.data_hash(), paths=paths)
-    pipeline, runner_label = _make_pipeline(config, beam_args)
     build_pipeline(pipeline, config, ctx)
+    if dry_run:
+        return DryRun(runner=runner_label, run_id=ctx.run_id, job=getattr(pipeline.run(), "job", None))
 
     started = time.monotonic()
     previous = os.environ.get(ENV_FLAG)

@@ -1,0 +1,126 @@
+"""Which Beam runner a run uses, and the options it gets.
+
+Options come from three places, in rising priority: the config's `runner.options`, its `runner.dataflow`
+section (turned into Dataflow flags), and the command line. Local runs use FnApiRunner explicitly (Beam's
+DirectRunner first tries Prism, which downloads a binary). Remote runs are checked before anything is
+submitted: every path the workers touch must be a bucket path, and the workers must get prefmill, from
+the source tree (`--setup_file pyproject.toml`, added automatically), a package, or a container image.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Optional
+
+import apache_beam as beam
+from apache_beam.options.pipeline_options import (
+    DirectOptions, GoogleCloudOptions, PipelineOptions, StandardOptions, TestOptions,
+)
+
+from prefmill.pipelines.config import PrefmillConfig
+from prefmill.schemas import ConfigError
+from prefmill.transforms.dataset.layout import is_remote
+
+LOCAL_RUNNERS = {"FnApiRunner", "DirectRunner", "BundleBasedDirectRunner", "SwitchingDirectRunner"}
+# any of these tells Beam how workers get prefmill; without one, the launcher stages the source tree
+STAGING_OPTIONS = ("setup_file", "extra_package", "extra_packages", "requirements_file", "sdk_container_image",
+                   "prebuild_sdk_container_engine")
+
+
+def option_names(args: list[str]) -> set[str]:
+    """Names of the options in a Beam argument list.
+
+    >>> sorted(option_names(["--runner", "DataflowRunner", "--project=p", "--dry_run=True"]))
+    ['dry_run', 'project', 'runner']
+    """
+    return {arg[2:].split("=", 1)[0] for arg in args if arg.startswith("--")}
+
+
+def _text(value) -> str:
+    return str(value).lower() if isinstance(value, bool) else str(value)
+
+
+def beam_arguments(config: PrefmillConfig, cli_args: list[str]) -> list[str]:
+    """The command line's Beam options, plus the config's `runner.options` the command line does not set."""
+    given = option_names(cli_args)
+    args = list(cli_args)
+    for key, value in config.runner.options.items():
+        if key not in given:
+            args += [f"--{key}={_text(v)}" for v in (value if isinstance(value, list) else [value])]
+    return args
+
+
+def source_pyproject() -> Optional[Path]:
+    """pyproject.toml of the source tree prefmill runs from (an editable install), else None."""
+    candidate = Path(__file__).resolve().parent.parent / "pyproject.toml"
+    if candidate.is_file() and 'name = "prefmill"' in candidate.read_text(encoding="utf-8"):
+        return candidate
+    return None
+
+
+def dataflow_arguments(config: PrefmillConfig, args: list[str]) -> list[str]:
+    """Dataflow flags from `runner.dataflow`, and package staging when nothing else provides prefmill."""
+    dataflow, given = config.runner.dataflow, option_names(args)
+    extra = []
+    for name, value in (("machine_type", dataflow.machine_type), ("max_num_workers", dataflow.max_num_workers),
+                        ("disk_size_gb", dataflow.disk_size_gb)):
+        if value is not None and name not in given and not (name == "machine_type" and "worker_machine_type" in given):
+            extra.append(f"--{name}={value}")
+    if dataflow.worker_accelerator and not any("worker_accelerator=" in a for a in args):
+        extra.append(f"--dataflow_service_options=worker_accelerator={dataflow.worker_accelerator}")
+    if dataflow.sdk_container_image and "sdk_container_image" not in given:
+        extra.append(f"--sdk_container_image={dataflow.sdk_container_image}")
+        if "sdk_location" not in given:
+            extra.append("--sdk_location=container")  # the image carries the Beam SDK already
+    if dataflow.one_sdk_process_per_worker:
+        extra.append("--experiments=no_use_multiple_sdk_containers")
+    if not (set(STAGING_OPTIONS) & option_names(args + extra)):
+        pyproject = source_pyproject()
+        if pyproject is None:
+            raise ConfigError(
+                "Dataflow workers need prefmill, and this install has no source tree to stage. Pass "
+                "--extra_package path/to/prefmill-*.whl (build one with `pip wheel --no-deps .` in a checkout), "
+                "or set runner.dataflow.sdk_container_image to an image that has prefmill (docker/gpu-worker).")
+        extra.append(f"--setup_file={pyproject}")  # Beam builds an sdist with `python -m build` and stages it
+    return args + extra
+
+
+def check_remote_paths(config: PrefmillConfig, output_uri: str, runner: str) -> None:
+    """Every path a remote worker reads or writes must be on shared storage (gs://, s3://, ...)."""
+    local = []
+    if not is_remote(output_uri):
+        local.append(f"output.uri ({output_uri}; or --output)")
+    fmt = config.input.resolved_format()
+    if not is_remote(config.input.path) and not (fmt == "hf" and not os.path.exists(config.input.path)):
+        local.append(f"input.path ({config.input.path}; or --input)")
+    cache = config.generate.cache
+    if cache.enabled and cache.path and not is_remote(cache.path):
+        local.append(f"generate.cache.path ({cache.path})")
+    if local:
+        raise ConfigError(f"{runner} workers cannot reach local paths; use bucket paths (gs://...) for: "
+                          + ", ".join(local))
+
+
+def make_pipeline(config: PrefmillConfig, cli_args: list[str], output_uri: str) -> tuple[beam.Pipeline, str, bool]:
+    """(pipeline, a label for the summary, dry run?) for this config and command line."""
+    args = beam_arguments(config, cli_args)
+    runner = PipelineOptions(args).view_as(StandardOptions).runner
+    if runner is None or runner in LOCAL_RUNNERS:
+        from apache_beam.runners.portability.fn_api_runner import FnApiRunner
+
+        options = PipelineOptions(args)
+        direct, given = options.view_as(DirectOptions), option_names(args)
+        if "direct_num_workers" not in given:
+            direct.direct_num_workers = config.runner.direct_num_workers
+        if "direct_running_mode" not in given:
+            direct.direct_running_mode = config.runner.direct_running_mode
+        label = f"FnApiRunner, {direct.direct_running_mode}, {direct.direct_num_workers or os.cpu_count()} worker(s)"
+        return beam.Pipeline(runner=FnApiRunner(), options=options), label, False
+    check_remote_paths(config, output_uri, runner)
+    if runner.endswith("DataflowRunner"):
+        args = dataflow_arguments(config, args)
+    options = PipelineOptions(args)
+    cloud = options.view_as(GoogleCloudOptions)
+    label = f"{runner} ({cloud.project}, {cloud.region})" if runner.endswith("DataflowRunner") else runner
+    return beam.Pipeline(options=options), label, bool(options.view_as(TestOptions).dry_run)
