@@ -1,5 +1,9 @@
 """Judge: LLM ratings of candidates (UltraFeedback style) or pairwise preferences, for judged pairs.
 
+listwise: each judge sees all of a prompt's responses in one request and rates each on the aspects, as
+UltraFeedback's annotation did (one call per prompt: the cheapest mode, and the responses are rated
+against each other). Responses are shown in candidate-id order, which is unrelated to the model.
+
 pointwise: each judge rates each response on four aspects (helpfulness, instruction following, honesty,
 truthfulness), 1 to 5 with a rationale per aspect, as structured output validated by pydantic.
 pairwise: each judge compares every two responses in both orders (A/B, then B/A); a verdict that flips with
@@ -54,6 +58,16 @@ Response B:
 
 Reply with JSON only: {{"preferred": "A" | "B" | "tie", "rationale": "one or two sentences"}}."""
 
+LISTWISE_TEMPLATE = """{rubric}
+
+User request:
+{question}
+
+{responses}
+
+Reply with JSON only: {{"responses": [...]}}, one entry per response in the order shown, each
+{{"<aspect>": {{"rating": 1-5, "rationale": "..."}}, ...}} for the aspects {aspects}."""
+
 RETRY_REMINDER = "\n\nYour previous reply could not be read. Reply with the JSON object only, nothing else."
 
 
@@ -63,7 +77,8 @@ class JudgeConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     enabled: bool = Field(False, description="rate candidates with LLM judges")
-    mode: Literal["pointwise", "pairwise"] = Field("pointwise", description="ratings per response, or A/B preferences")
+    mode: Literal["pointwise", "listwise", "pairwise"] = Field(
+        "pointwise", description="ratings per response, all responses rated in one call, or A/B preferences")
     models: list[ModelSpec] = Field(default_factory=list, description="one or more judge models")
     domains: list[Literal["math", "code", "instruction", "chat"]] = Field(
         default_factory=lambda: ["chat"], description="domains to judge (verifiers decide the others)")
@@ -71,6 +86,7 @@ class JudgeConfig(BaseModel):
     rubric: str = Field(RUBRIC, description="the rating rubric, {rubric} in the pointwise template")
     pointwise_template: str = Field(POINTWISE_TEMPLATE, description="{rubric} {question} {response} {aspects}")
     pairwise_template: str = Field(PAIRWISE_TEMPLATE, description="{question} {first} {second}")
+    listwise_template: str = Field(LISTWISE_TEMPLATE, description="{rubric} {question} {responses} {aspects}")
 
 
 class JudgeParseError(ValueError):
@@ -81,6 +97,11 @@ def aspect_schema(aspects: list[str]) -> dict:
     rating = {"type": "object", "properties": {"rating": {"type": "integer", "minimum": 1, "maximum": 5},
                                                "rationale": {"type": "string"}}, "required": ["rating", "rationale"]}
     return {"type": "object", "properties": {a: rating for a in aspects}, "required": list(aspects)}
+
+
+def listwise_schema(aspects: list[str]) -> dict:
+    return {"type": "object", "properties": {"responses": {"type": "array", "items": aspect_schema(aspects)}},
+            "required": ["responses"]}
 
 
 PAIRWISE_SCHEMA = {"type": "object", "properties": {"preferred": {"enum": ["A", "B", "tie"]},
@@ -122,15 +143,34 @@ def parse_pointwise(text: Optional[str], aspects: list[str], judge: str) -> Judg
     >>> (j.mean, j.ratings[0].rating)
     (4.0, 4)
     """
+    return _judgment(_json_object(text), aspects, judge)
+
+
+def _judgment(answer: dict, aspects: list[str], judge: str) -> Judgment:
     fields = {a: (_AspectAnswer, ...) for a in aspects}
-    model = create_model("PointwiseAnswer", **fields)
     try:
-        answer = model.model_validate(_json_object(text))
+        rated = create_model("AspectAnswers", **fields).model_validate(answer)
     except ValidationError as exc:
         raise JudgeParseError(f"invalid ratings: {exc.errors()[0]['loc']} {exc.errors()[0]['msg']}") from None
-    ratings = [AspectRating(aspect=a, rating=getattr(answer, a).rating, rationale=getattr(answer, a).rationale)
+    ratings = [AspectRating(aspect=a, rating=getattr(rated, a).rating, rationale=getattr(rated, a).rationale)
                for a in aspects]
     return Judgment(judge=judge, ratings=ratings, mean=sum(r.rating for r in ratings) / len(ratings))
+
+
+def parse_listwise(text: Optional[str], aspects: list[str], judge: str, count: int) -> list[Judgment]:
+    """A judge's ratings of all `count` responses, in the order shown; JudgeParseError when any is missing.
+
+    >>> one = {"helpfulness": {"rating": 2, "rationale": "thin"}}
+    >>> [j.mean for j in parse_listwise(json.dumps({"responses": [one, one]}), ["helpfulness"], "j", 2)]
+    [2.0, 2.0]
+    """
+    responses = _json_object(text).get("responses")
+    if not isinstance(responses, list) or len(responses) != count:
+        raise JudgeParseError(f"expected {count} rated responses, got "
+                              f"{len(responses) if isinstance(responses, list) else 'none'}")
+    if not all(isinstance(r, dict) for r in responses):
+        raise JudgeParseError("every rated response must be a JSON object")
+    return [_judgment(r, aspects, judge) for r in responses]
 
 
 def parse_pairwise(text: Optional[str]) -> tuple[str, str]:
@@ -146,10 +186,19 @@ def judge_requests(pc: PromptCandidates, config: JudgeConfig, spec: ModelSpec, a
     if pc.prompt.domain not in config.domains or len(pc.candidates) < 2:
         return []
     question = pc.prompt.question
-    params = spec.sampling.model_copy(update={"json_schema": aspect_schema(config.aspects)
-                                              if config.mode == "pointwise" else PAIRWISE_SCHEMA})
+    schema = {"pointwise": aspect_schema(config.aspects), "listwise": listwise_schema(config.aspects),
+              "pairwise": PAIRWISE_SCHEMA}[config.mode]
+    params = spec.sampling.model_copy(update={"json_schema": schema})
     reminder = RETRY_REMINDER if attempt else ""
     requests = []
+    if config.mode == "listwise":
+        shown = sorted(pc.candidates, key=lambda c: c.id)
+        responses = "\n\n".join(f"Response {i}:\n{c.text}" for i, c in enumerate(shown, 1))
+        text = config.listwise_template.format(rubric=config.rubric, question=question, responses=responses,
+                                               aspects=", ".join(config.aspects))
+        return [LLMRequest(prompt_id=pc.prompt.id, model=spec.name, params=params, sample_index=attempt,
+                           messages=[{"role": "user", "content": text + reminder}],
+                           tag={"judge": spec.name, "candidates": [c.id for c in shown], "attempt": attempt})]
     if config.mode == "pointwise":
         for c in pc.candidates:
             text = config.pointwise_template.format(rubric=config.rubric, question=question, response=c.text,
@@ -183,6 +232,8 @@ class _Parse(beam.DoFn):
                 raise JudgeParseError(f"request failed: {response.error}")
             if self.config.mode == "pointwise":
                 parsed = parse_pointwise(response.text, self.config.aspects, tag["judge"])
+            elif self.config.mode == "listwise":
+                parsed = parse_listwise(response.text, self.config.aspects, tag["judge"], len(tag["candidates"]))
             else:
                 parsed = parse_pairwise(response.text)
             yield request.prompt_id, (tag, parsed)
@@ -195,7 +246,7 @@ class _Parse(beam.DoFn):
             Metrics.counter(METRIC_PREFIX + "judge", "dead_unparseable_judgment").inc()
             yield beam.pvalue.TaggedOutput(DEAD_LETTERS, DeadLetter(
                 stage="judge", reason="unparseable_judgment",
-                record_id=f"{request.prompt_id}/{tag['judge']}/{tag.get('candidate') or '-'.join(tag['pair'])}",
+                record_id=f"{request.prompt_id}/{tag['judge']}/{_about(tag)}",
                 payload=encode_payload({"judge": tag["judge"], "answer": response.text}),
                 error=str(exc), run_id=self.run_id))
 
@@ -234,8 +285,16 @@ class JudgeCandidates(beam.PTransform):
 
 
 def judgment_key(tag: dict) -> tuple:
-    """What a judgment is about, independent of the attempt: a candidate, or a pair and an order."""
+    """What a judgment is about, independent of the attempt: a candidate, all of them, or a pair and an order."""
+    if "candidates" in tag:
+        return ("all",)
     return (tag.get("candidate"),) if "candidate" in tag else (tuple(tag["pair"]), tag["order"])
+
+
+def _about(tag: dict) -> str:
+    if "candidates" in tag:
+        return "all"
+    return tag.get("candidate") or "-".join(tag["pair"])
 
 
 def _retry_requests(item, config: JudgeConfig, spec: ModelSpec):
@@ -249,11 +308,15 @@ def _retry_requests(item, config: JudgeConfig, spec: ModelSpec):
 
 
 def combine(pc: PromptCandidates, judged: list, config: JudgeConfig) -> PromptCandidates:
-    """Attach pointwise judgments to candidates, or both-order pairwise answers as Comparisons."""
-    if config.mode == "pointwise":
+    """Attach pointwise or listwise judgments to candidates, or both-order pairwise answers as Comparisons."""
+    if config.mode in ("pointwise", "listwise"):
         by_candidate: dict[str, dict[str, Judgment]] = {}
-        for tag, judgment in judged:
-            by_candidate.setdefault(tag["candidate"], {})[tag["judge"]] = judgment
+        for tag, parsed in judged:
+            if config.mode == "pointwise":
+                by_candidate.setdefault(tag["candidate"], {})[tag["judge"]] = parsed
+                continue
+            for candidate_id, judgment in zip(tag["candidates"], parsed):
+                by_candidate.setdefault(candidate_id, {})[tag["judge"]] = judgment
         candidates = [c.model_copy(update={"judgments": list(by_candidate.get(c.id, {}).values())})
                       for c in pc.candidates]
         return pc.model_copy(update={"candidates": candidates})

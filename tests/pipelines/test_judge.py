@@ -25,6 +25,12 @@ def judge_answer(body: dict) -> str:
     content = body["messages"][-1]["content"]
     if body["model"] == "always-first":  # pairwise, and biased: whichever response is shown first wins
         return json.dumps({"preferred": "A", "rationale": "A reads better"})
+    if body["model"] == "lister":  # listwise: every response of the prompt in one request
+        shown = content.split("\n\nReply with JSON only", 1)[0].split("\n\nResponse ")[1:]
+        texts = [part.split(":\n", 1)[1] for part in shown]
+        if "Response 1:" in content and CHAT[2]["prompt"] in content and RETRY_REMINDER not in content:
+            return json.dumps({"responses": [json.loads(ratings_json(5))]})  # too few: retried once
+        return json.dumps({"responses": [json.loads(ratings_json(SCORE[INTENT[t]])) for t in texts]})
     response = content.split("Response to rate:\n", 1)[1].split("\n\nReply with JSON only", 1)[0]
     score = SCORE[INTENT[response]]
     if body["model"] == "flaky" and CHAT[0]["prompt"] in content and RETRY_REMINDER not in content:
@@ -81,6 +87,20 @@ def test_unparseable_judgment_is_retried_once_then_dead_lettered_with_the_raw_te
     assert len(dead) == 3 and all(r == "unparseable_judgment" and "I would rate" in p for r, p in dead)
     _, rows = run_query(summary.uri, "SELECT DISTINCT prompt_id FROM pairs")
     assert CHAT[1]["id"] not in {r[0] for r in rows}  # never a silent rating of 1
+
+
+def test_listwise_judge_rates_all_responses_in_one_call(tmp_path):
+    with FakeLLMServer(answer=judge_answer) as server:
+        summary = run(tmp_path, server, ["lister"], mode="listwise", judged_rejected="lowest")
+        bodies = [r["body"] for r in server.requests]
+    assert len(bodies) == 4 + 1  # one request per prompt, and one retry for the short answer
+    assert all(b["response_format"]["json_schema"]["schema"]["required"] == ["responses"] for b in bodies)
+    assert summary.stage("judge").extra["retries"] == 1
+    _, rows = run_query(summary.uri, "SELECT chosen[1].content, rejected[1].content, chosen_score, rejected_score "
+                                     "FROM pairs")
+    assert len(rows) == 4
+    assert all(INTENT[c] == "correct" and INTENT[r] == "off_format" and (cs, rs) == (5.0, 1.0)
+               for c, r, cs, rs in rows)
 
 
 def test_pairwise_judge_asks_both_orders_and_flags_position_bias(tmp_path):
