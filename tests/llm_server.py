@@ -22,6 +22,29 @@ def default_answer(body: dict) -> str:
     return f"Answer to: {last[:60]} [{digest}]"
 
 
+def _rating(text: str) -> int:
+    """A judge's 1-5 rating of a response: a fixed function of its text, the same for any framework."""
+    return int(hashlib.sha256(text.strip().encode()).hexdigest(), 16) % 5 + 1
+
+
+def preference_answer(body: dict) -> str:
+    """Answers for a generate-then-judge job: prefmill's listwise JSON judge, distilabel's UltraFeedback
+    text judge, or a generation (text that differs by sample)."""
+    content = body["messages"][-1]["content"]
+    if "Reply with JSON only: {\"responses\"" in content:  # prefmill, judge.mode listwise
+        shown = content.split("\n\nReply with JSON only", 1)[0].split("\n\nResponse ")[1:]
+        aspects = content.rsplit("for the aspects ", 1)[1].rstrip(".").split(", ")
+        rated = [{a: {"rating": _rating(part.split(":\n", 1)[1]), "rationale": "fixed"} for a in aspects}
+                 for part in shown]
+        return json.dumps({"responses": rated})
+    if "# General Text Quality Assessment" in content:  # distilabel UltraFeedback, aspect overall-rating
+        annotation = content.rsplit("## Annotation", 1)[1].split("### Output", 1)[0]
+        texts = [chunk.split("> ", 1)[1] for chunk in annotation.split("\n<text ")[1:]]
+        return "\n\n".join(f"#### Output for Text {i}\nRating: {_rating(t)}\nRationale: fixed"
+                             for i, t in enumerate(texts, 1))
+    return default_answer(body)
+
+
 def body_key(body: dict) -> str:
     return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
 
@@ -123,13 +146,17 @@ class FakeLLMServer:
             http.close_connection = True
             http.connection.shutdown(2)
         else:
-            text = self.answer(body)
+            # n > 1: choice i is what a single request with seed + i would get, like a seeded vLLM
+            n, seed = int(body.get("n") or 1), body.get("seed")
+            texts = [self.answer(body if n == 1 else {**body, "n": 1, "seed": None if seed is None else seed + i})
+                     for i in range(n)]
             payload = {
                 "id": "cmpl-" + key[:12], "object": "chat.completion", "model": body["model"],
-                "choices": [{"index": 0, "message": {"role": "assistant", "content": text},
-                             "finish_reason": "length" if text.endswith("...") else "stop"}],
+                "choices": [{"index": i, "message": {"role": "assistant", "content": text},
+                             "finish_reason": "length" if text.endswith("...") else "stop"}
+                            for i, text in enumerate(texts)],
                 "usage": {"prompt_tokens": sum(len(m["content"].split()) for m in body["messages"]),
-                          "completion_tokens": len(text.split())},
+                          "completion_tokens": sum(len(text.split()) for text in texts)},
             }
             self._send(http, 200, json.dumps(payload).encode())
             with self.lock:
@@ -142,8 +169,10 @@ def main() -> None:
 
     parser = argparse.ArgumentParser()
     parser.add_argument("--latency", type=float, default=0.0)
+    parser.add_argument("--answers", choices=["echo", "preference"], default="echo")
     args = parser.parse_args()
-    with FakeLLMServer(latency_s=args.latency) as server:
+    answer = preference_answer if args.answers == "preference" else default_answer
+    with FakeLLMServer(latency_s=args.latency, answer=answer) as server:
         print(server.url, flush=True)
         threading.Event().wait()
 

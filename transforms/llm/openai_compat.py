@@ -20,7 +20,7 @@ import threading
 import time
 from typing import Any, Optional
 
-from prefmill.transforms.llm.base import LLMHandler, LLMRequest, LLMResponse
+from prefmill.transforms.llm.base import LLMHandler, LLMRequest, LLMResponse, SamplingParams
 from prefmill.transforms.llm.options import OpenAIOptions
 
 RETRYABLE_STATUS = {408, 409, 425, 429, 500, 502, 503, 504}
@@ -67,7 +67,7 @@ def retry_after_seconds(value: Optional[str], now: Optional[float] = None) -> Op
     return max(0.0, when.timestamp() - (now if now is not None else time.time()))
 
 
-def build_body(model_id: str, request: LLMRequest) -> dict:
+def build_body(model_id: str, request: LLMRequest, n: int = 1) -> dict:
     params = request.params
     body: dict[str, Any] = {
         "model": model_id,
@@ -75,7 +75,7 @@ def build_body(model_id: str, request: LLMRequest) -> dict:
         "temperature": params.temperature,
         "top_p": params.top_p,
         "max_tokens": params.max_tokens,
-        "n": 1,
+        "n": n,
     }
     if params.seed is not None:
         body["seed"] = params.seed + request.sample_index
@@ -96,17 +96,53 @@ class _Failure(Exception):
         self.retry_after = retry_after
 
 
-def parse_response(payload: Any) -> tuple[str, Optional[str], Optional[int], Optional[int]]:
-    """(text, finish_reason, prompt_tokens, completion_tokens) from a chat completion body."""
+def parse_choices(payload: Any, n: int = 1) -> tuple[list[tuple[str, Optional[str]]], Optional[int], Optional[int]]:
+    """([(text, finish_reason)] for choices 0..n-1, prompt_tokens, completion_tokens) from a chat completion.
+
+    >>> parse_choices({"choices": [{"message": {"content": "hi"}, "finish_reason": "stop"}], "usage": {}})
+    ([('hi', 'stop')], None, None)
+    """
     try:
-        choice = payload["choices"][0]
-        text = choice["message"]["content"]
-    except (KeyError, IndexError, TypeError):
-        raise _Failure("malformed response: no choices[0].message.content") from None
-    if not isinstance(text, str):
+        choices = sorted(payload["choices"], key=lambda c: c.get("index", 0))
+        texts = [(c["message"]["content"], c.get("finish_reason")) for c in choices]
+    except (KeyError, IndexError, TypeError, AttributeError):
+        raise _Failure("malformed response: no choices[i].message.content") from None
+    if len(texts) < n:
+        raise _Failure(f"asked for n={n} samples in one request, the server answered {len(texts)}; this server "
+                       "does not support n: set openai.samples_per_request: 1", retryable=False)
+    if not all(isinstance(text, str) for text, _ in texts[:n]):
         raise _Failure("malformed response: content is not text")
     usage = payload.get("usage") or {}
-    return text, choice.get("finish_reason"), usage.get("prompt_tokens"), usage.get("completion_tokens")
+    return texts[:n], usage.get("prompt_tokens"), usage.get("completion_tokens")
+
+
+def group_samples(requests: list[LLMRequest], per_request: int) -> list[list[LLMRequest]]:
+    """Requests that differ only in sample index, in runs of consecutive indices of at most `per_request`:
+    each run becomes one HTTP request with n = its length (seed = the run's first sample seed).
+
+    >>> p = SamplingParams()
+    >>> rs = [LLMRequest("q", "m", [{"role": "user", "content": "x"}], p, i) for i in (0, 1, 2, 5)]
+    >>> [[r.sample_index for r in g] for g in group_samples(rs, 2)]
+    [[0, 1], [2], [5]]
+    """
+    if per_request <= 1:
+        return [[r] for r in requests]
+    by_prompt: dict[str, list[LLMRequest]] = {}
+    for request in requests:
+        same = json.dumps([request.prompt_id, request.messages, request.params.model_dump(mode="json")], sort_keys=True)
+        by_prompt.setdefault(same, []).append(request)
+    groups = []
+    for members in by_prompt.values():
+        members.sort(key=lambda r: r.sample_index)
+        run = [members[0]]
+        for request in members[1:]:
+            if request.sample_index == run[-1].sample_index + 1 and len(run) < per_request:
+                run.append(request)
+            else:
+                groups.append(run)
+                run = [request]
+        groups.append(run)
+    return groups
 
 
 class ServerEndpoint:
@@ -171,30 +207,35 @@ class OpenAICompatibleHandler(LLMHandler):
 
     async def _generate_all(self, requests: list[LLMRequest], endpoint: ServerEndpoint) -> list[LLMResponse]:
         gate = asyncio.Semaphore(self.options.max_concurrency)
-        tasks = [self._one(endpoint.client, gate, endpoint.base_url, request) for request in requests]
-        return list(await asyncio.gather(*tasks))
+        groups = group_samples(requests, self.options.samples_per_request)
+        answered = await asyncio.gather(*(self._one(endpoint.client, gate, endpoint.base_url, g) for g in groups))
+        by_request = {id(r.request): r for responses in answered for r in responses}
+        return [by_request[id(request)] for request in requests]
 
-    async def _wait_for_rate(self, request: LLMRequest) -> None:
+    async def _wait_for_rate(self, request: LLMRequest, n: int = 1) -> None:
         waits = []
         if self._rpm is not None:
             waits.append(self._rpm.reserve(1))
         if self._tpm is not None:
             chars = sum(len(str(m.get("content", ""))) for m in request.messages)
-            waits.append(self._tpm.reserve(chars / 4 + request.params.max_tokens))
+            waits.append(self._tpm.reserve(chars / 4 + n * request.params.max_tokens))
         delay = max(waits, default=0.0)
         if delay > 0:
             await self._sleep(delay)
 
-    async def _one(self, client, gate: asyncio.Semaphore, base_url: str, request: LLMRequest) -> LLMResponse:
+    async def _one(self, client, gate: asyncio.Semaphore, base_url: str,
+                   group: list[LLMRequest]) -> list[LLMResponse]:
+        """One HTTP request for a group of samples (n = len(group)), with retries; one response per sample."""
         import httpx
 
-        body = build_body(self.model_id, request)
+        request, n = group[0], len(group)
+        body = build_body(self.model_id, request, n)
         attempts = 0
         last: Optional[_Failure] = None
         while attempts <= self.options.max_retries:
             attempts += 1
             async with gate:
-                await self._wait_for_rate(request)
+                await self._wait_for_rate(request, n)
                 started = self._clock()
                 try:
                     reply = await client.post(f"{base_url}/chat/completions", json=body, headers=self._headers())
@@ -206,12 +247,17 @@ class OpenAICompatibleHandler(LLMHandler):
                         payload = reply.json()
                     except (json.JSONDecodeError, ValueError):
                         raise _Failure("malformed response: body is not JSON", status=200) from None
-                    text, finish, prompt_tokens, completion_tokens = parse_response(payload)
-                    response = LLMResponse(request=request, text=text, finish_reason=finish,
-                                           prompt_tokens=prompt_tokens, completion_tokens=completion_tokens,
-                                           latency_s=self._clock() - started, attempts=attempts)
-                    self.remember(response)
-                    return response
+                    texts, prompt_tokens, completion_tokens = parse_choices(payload, n)
+                    latency = self._clock() - started
+                    # a server reports usage per request: with n > 1 each sample gets an even share
+                    share = completion_tokens // n if completion_tokens is not None else None
+                    responses = [LLMResponse(request=member, text=text, finish_reason=finish,
+                                             prompt_tokens=prompt_tokens, completion_tokens=share,
+                                             latency_s=latency, attempts=attempts)
+                                 for member, (text, finish) in zip(group, texts)]
+                    for response in responses:
+                        self.remember(response)
+                    return responses
                 except _Failure as failure:
                     last = failure
                 except httpx.TimeoutException:
@@ -226,4 +272,4 @@ class OpenAICompatibleHandler(LLMHandler):
                 backoff = max(backoff, min(last.retry_after, self.options.backoff_max_s))
             await self._sleep(backoff)
         assert last is not None
-        return LLMResponse(request=request, error=str(last), status=last.status, attempts=attempts)
+        return [LLMResponse(request=member, error=str(last), status=last.status, attempts=attempts) for member in group]

@@ -136,3 +136,30 @@ def test_generated_candidates_carry_model_params_usage_and_policy_flag():
     assert [c.sample_index for c in candidates] == [0, 1] and candidates[0].id != candidates[1].id
     assert all(c.model == "pol" and c.metadata["policy"] is True and c.usage.completion_tokens for c in candidates)
     assert candidates[0].sampling_params["temperature"] == 0.7 and candidates[0].finish_reason == "stop"
+
+
+def _samples(prompts: int, n: int) -> list[LLMRequest]:
+    return [LLMRequest(prompt_id=f"p{i}", model="m", messages=[{"role": "user", "content": f"question {i}"}],
+                       params=SamplingParams(max_tokens=16, seed=7), sample_index=s)
+            for i in range(prompts) for s in range(n)]
+
+
+def test_samples_of_one_prompt_share_a_request_and_match_single_requests():
+    with FakeLLMServer() as server:
+        single = run(handler(server), _samples(3, 4))
+        one_each = len(server.requests)
+        grouped = run(handler(server, samples_per_request=4), list(reversed(_samples(3, 4))))
+        bodies = [r["body"] for r in server.requests[one_each:]]
+    assert one_each == 12 and len(bodies) == 3 and {(b["n"], b["seed"]) for b in bodies} == {(4, 7)}
+    # same texts as one request per sample (a seeded server), back in the caller's order
+    assert [r.text for r in reversed(grouped)] == [r.text for r in single]
+    assert len({r.text for r in single}) == 12
+
+
+def test_a_server_ignoring_n_fails_clearly_without_retries():
+    with FakeLLMServer() as server:
+        honours_n = server._reply  # emulate a server that answers one choice whatever n asks for
+        server._reply = lambda http, body, key, behaviour: honours_n(http, {**body, "n": 1}, key, behaviour)
+        out = run(handler(server, samples_per_request=2), _samples(1, 2))
+        assert len(server.requests) == 1
+    assert all(not r.ok and "samples_per_request: 1" in r.error for r in out)
