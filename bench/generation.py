@@ -101,17 +101,20 @@ class ServerProcess:
     """The local OpenAI-compatible server in its own process, so its threads do not compete with the
     client for one interpreter lock (which would measure CPU contention, not latency hiding)."""
 
-    def __init__(self, latency: float) -> None:
+    def __init__(self, latency: float, answers: str = "echo") -> None:
         import subprocess
 
-        self.proc = subprocess.Popen([sys.executable, str(REPO / "tests" / "llm_server.py"), "--latency", str(latency)],
-                                     stdout=subprocess.PIPE, text=True)
+        self.proc = subprocess.Popen([sys.executable, str(REPO / "tests" / "llm_server.py"), "--latency", str(latency),
+                                      "--answers", answers], stdout=subprocess.PIPE, text=True)
         self.url = self.proc.stdout.readline().strip()
 
-    def times(self) -> list[float]:
+    def stats(self) -> dict:
         import httpx
 
-        return httpx.get(self.url.rsplit("/v1", 1)[0] + "/stats").json()["times"]
+        return httpx.get(self.url.rsplit("/v1", 1)[0] + "/stats").json()
+
+    def times(self) -> list[float]:
+        return self.stats()["times"]
 
     def close(self) -> None:
         self.proc.kill()

@@ -7,6 +7,7 @@ import json
 import apache_beam as beam
 import pyarrow as pa
 import pyarrow.parquet as pq
+from apache_beam.options.pipeline_options import PipelineOptions
 from apache_beam.runners.portability.fn_api_runner import FnApiRunner
 from apache_beam.testing.util import assert_that, equal_to
 
@@ -60,3 +61,19 @@ def test_hugging_face_dataset_from_a_local_folder(tmp_path, monkeypatch):
         out = p | ReadPrompts(config)
         got = out["main"] | beam.Map(lambda pc: (pc.prompt.id, pc.prompt.question, [c.text for c in pc.candidates]))
         assert_that(got, equal_to([("h1", "Hi", ["Hello"])]))
+
+
+def test_duplicates_across_ranges_and_workers_keep_the_first_in_input_order(tmp_path):
+    # many small ranges read by two workers: "first" must still mean file order, then line order
+    rows = [{"id": f"r{i % 40}", "prompt": f"row {i}"} for i in range(200)]
+    (tmp_path / "a.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows[:120]))
+    (tmp_path / "b.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows[120:]))
+    config = InputConfig(path=str(tmp_path / "*.jsonl"), split_bytes=300)
+    options = PipelineOptions(direct_num_workers=2, direct_running_mode="multi_threading")
+    with beam.Pipeline(runner=FnApiRunner(), options=options) as p:
+        out = p | ReadPrompts(config)
+        kept = out["main"] | beam.Map(lambda pc: (pc.prompt.id, pc.prompt.question))
+        dead = out["dead_letters"] | beam.Map(lambda d: (d.reason, d.record_id, d.error.split(", again at ")[0]))
+        assert_that(kept, equal_to([(f"r{i}", f"row {i}") for i in range(40)]), label="kept")
+        assert_that(dead, equal_to([("duplicate_id", f"r{i % 40}", f"id 'r{i % 40}' first seen at "
+                                     f"{tmp_path / 'a.jsonl'}:{i % 40 + 1}") for i in range(40, 200)]), label="dead")
