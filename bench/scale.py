@@ -65,6 +65,9 @@ def run_size(n: int, directory: str, workers: int, mode: str) -> dict:
     print(f"{n:>9,} prompts: {result['seconds']:7.1f}s end to end ({result['job_seconds']:.1f}s Beam job), "
           f"peak memory {result['peak_rss'] / GIB:.2f} GiB, {result['pairs']:,} pairs, "
           f"{n / result['seconds']:,.0f} prompts/s", flush=True)
+    tenths = [max((m for t, m in result["timeline"] if i * result["seconds"] / 10 <= t < (i + 1) * result["seconds"] / 10),
+                  default=0) for i in range(10)]
+    print("           memory by tenth of the run (GiB): " + " ".join(f"{m / GIB:.2f}" for m in tenths), flush=True)
     return result
 
 

@@ -9,14 +9,14 @@ import apache_beam as beam
 
 from prefmill.pipelines.config import PrefmillConfig
 from prefmill.schemas import ConfigError, DeadLetter, PreferencePair
-from prefmill.transforms.base import apply_stage
-from prefmill.transforms.dataset import DatasetPaths, WriteTable
+from prefmill.transforms.base import MAIN, apply_stage
+from prefmill.transforms.dataset import DatasetPaths
 from prefmill.transforms.dataset.writer import WriteManifest, WriteParts
 from prefmill.transforms.dataset.layout import DEAD_LETTERS, PAIRS
 from prefmill.transforms.generate import CheckCandidates, GenerateWithModels
 from prefmill.transforms.judge import AttachJudgments, JudgeCandidates
 from prefmill.transforms.pairs import BuildPairs
-from prefmill.transforms.read import ReadPrompts
+from prefmill.transforms.read import DEDUPE_DEAD, PARSE_DEAD, ReadPrompts
 from prefmill.transforms.rise import AttachEdits, InjectErrors, LLMSelfEdit
 from prefmill.transforms.route import PerformanceModel, RoutePairs, route_staged_parts
 from prefmill.transforms.verify import Verify
@@ -35,28 +35,28 @@ class RunContext:
 def build_pipeline(pipeline: beam.Pipeline, config: PrefmillConfig, ctx: RunContext) -> None:
     run_id = ctx.run_id
     read = pipeline | "ReadPrompts" >> ReadPrompts(config.input, run_id)
-    prompts, dead_letters = read["main"], [read["dead_letters"]]
+    prompts, dead_letters = read[MAIN], [("read", read[PARSE_DEAD]), ("dedupe", read[DEDUPE_DEAD])]
     # One response cache for every LLM call of the run (generation, self-edits, judges, tagger); None = off.
     cache = config.generate.cache
     cache_path = (cache.path or ctx.paths.join("_prefmill", "cache")) if cache.enabled else None
     if config.generate.mode != "recorded":
         sampled = prompts | "GenerateWithModels" >> GenerateWithModels(config.generate, cache_path, run_id)
         prompts = sampled["main"]
-        dead_letters.append(sampled["dead_letters"])
+        dead_letters.append(("generate_llm", sampled["dead_letters"]))
     generated, generate_dead = apply_stage(prompts, "CheckCandidates", CheckCandidates(config.generate, run_id))
     verified, verify_dead = apply_stage(generated, "Verify", Verify(config.verify, run_id))
-    stage_dead = [generate_dead, verify_dead]
+    stage_dead = [("generate", generate_dead), ("verify", verify_dead)]
     if config.inject.enabled:
         if config.inject.method == "rule":
             verified, inject_dead = apply_stage(verified, "InjectErrors", InjectErrors(config.inject, run_id))
         else:
             answered = verified | "LLMSelfEdit" >> LLMSelfEdit(config.inject, cache_path)
             verified, inject_dead = apply_stage(answered, "AttachEdits", AttachEdits(config.inject, run_id))
-        stage_dead.append(inject_dead)
+        stage_dead.append(("inject", inject_dead))
     if config.judge.enabled:
         judged = verified | "JudgeCandidates" >> JudgeCandidates(config.judge, cache_path, run_id)
         verified, judge_dead = apply_stage(judged["main"], "AttachJudgments", AttachJudgments(config.judge, run_id))
-        stage_dead += [judged["dead_letters"], judge_dead]
+        stage_dead += [("judge_llm", judged["dead_letters"]), ("judge", judge_dead)]
     pairs, pairs_dead = apply_stage(verified, "BuildPairs", BuildPairs(config.pairs, run_id, ctx.config_hash))
 
     rows_per_file = config.output.rows_per_file
@@ -68,15 +68,20 @@ def build_pipeline(pipeline: beam.Pipeline, config: PrefmillConfig, ctx: RunCont
         staging = ctx.paths.staging(run_id, PAIRS)
         staged = routed["pairs"] | "StagePairs" >> WriteParts(staging, run_id, PreferencePair, rows_per_file)
         parts = route_staged_parts(staged, staging, pairs_table, routed["human"])
-        route_dead.append(routed[DEAD_LETTERS])
+        route_dead.append(("route", routed[DEAD_LETTERS]))
     else:
         parts = pairs | "WritePairs" >> WriteParts(pairs_table, run_id, PreferencePair, rows_per_file)
     _ = parts | "PairsManifest" >> WriteManifest(ctx.paths.manifest(run_id, PAIRS))
 
-    dead = (*dead_letters, *stage_dead, pairs_dead, *route_dead) | "AllDeadLetters" >> beam.Flatten()
-    _ = dead | "WriteDeadLetters" >> WriteTable(
-        ctx.paths.table(DEAD_LETTERS), run_id, DeadLetter, ctx.paths.manifest(run_id, DEAD_LETTERS), rows_per_file
-    )
+    # Each stage's dead letters are written where they arise and only the part lists are merged: a Flatten
+    # of the records themselves can make a local runner hold them all in memory between stages.
+    dead_table = ctx.paths.table(DEAD_LETTERS)
+    dead_parts = [
+        source | f"WriteDeadLetters[{name}]" >> WriteParts(dead_table, run_id, DeadLetter, rows_per_file)
+        for name, source in (*dead_letters, *stage_dead, ("pairs", pairs_dead), *route_dead)
+    ]
+    _ = (dead_parts | "DeadLetterParts" >> beam.Flatten()
+         | "DeadLettersManifest" >> WriteManifest(ctx.paths.manifest(run_id, DEAD_LETTERS)))
 
 
 def _routing_model(config: PrefmillConfig) -> Optional[PerformanceModel]:

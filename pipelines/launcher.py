@@ -192,6 +192,11 @@ def run_config(config: PrefmillConfig, *, output: Optional[str] = None, beam_arg
         run_id=ctx.run_id, config_hash=ctx.config_hash, uri=paths.uri, runner=runner_label, seconds=seconds,
         stages=stage_counts(counters, STAGES), pairs_written=rows[PAIRS], dead_letters_written=rows[DEAD_LETTERS],
     )
+    if not summary.balanced:
+        # in != out + dead somewhere: rows vanished inside the runner. Committing would hide the loss.
+        print(summary.render())
+        raise PipelineFailedError("rows were lost between stages (the summary above does not balance); nothing "
+                                  f"was committed. The run's parts stay under {paths.uri} for inspection.")
     stats = _pair_stats(paths, files[PAIRS])
     summary.chosen_chars, summary.rejected_chars = stats["chosen_chars"], stats["rejected_chars"]
     metadata = {

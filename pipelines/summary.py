@@ -66,7 +66,14 @@ class RunSummary(BaseModel):
 
     @property
     def balanced(self) -> bool:
-        return self.rows_in == self.rows_out + self.rows_dead and all(s.balanced for s in self.stages)
+        """in = out + dead for every stage and for the run, and every row a stage put out reached the next one
+        (stages that did not run are skipped; routing receives exactly the pairs emitted)."""
+        ran = [s for s in self.prompt_stages if s.rows_in or s.rows_out or s.dead]
+        handed_on = all(b.rows_in == a.rows_out for a, b in zip(ran, ran[1:]))
+        route = self.stage("route")
+        routed = not route.rows_in or route.rows_in == self.stage("pairs").emitted
+        return (self.rows_in == self.rows_out + self.rows_dead and all(s.balanced for s in self.stages)
+                and handed_on and routed)
 
     def render(self) -> str:
         head = f"{'stage':<10}{'in':>9}{'out':>9}{'dead':>9}{'emitted':>9}  dead-letter reasons"

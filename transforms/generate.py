@@ -210,7 +210,10 @@ class GenerateWithModels(beam.PTransform):
     def expand(self, prompts):
         responses, failed = [], []
         for spec in self.config.models:
-            requests = prompts | f"Requests[{spec.name}]" >> beam.FlatMap(requests_for, spec)
+            # Reshuffle: spread the requests over all workers. Without it the LLM step stays fused to the
+            # read, so its parallelism is the number of input ranges (often one file, one worker).
+            requests = (prompts | f"Requests[{spec.name}]" >> beam.FlatMap(requests_for, spec)
+                        | f"SpreadRequests[{spec.name}]" >> beam.Reshuffle())
             main, other = requests | f"RunInference[{spec.name}]" >> run_inference(
                 make_handler(spec, self.cache_path)).with_exception_handling()
             responses.append(main)

@@ -266,6 +266,7 @@ class JudgeCandidates(beam.PTransform):
         parsed, dead = [], []
         for spec in config.models:
             first = (prompts | f"JudgeRequests[{spec.name}]" >> beam.FlatMap(judge_requests, config, spec)
+                     | f"SpreadJudgeRequests[{spec.name}]" >> beam.Reshuffle()  # over all workers
                      | f"Judge[{spec.name}]" >> run_inference(make_handler(spec, self.cache_path))
                      | f"Parse[{spec.name}]" >> beam.ParDo(_Parse(config, self.run_id)).with_outputs(
                          "retry", DEAD_LETTERS, main="ok"))

@@ -192,8 +192,12 @@ class _PlanRanges(beam.DoFn):
             yield from plan_parquet(ordinal, path)
 
 
+PARSE_DEAD, DEDUPE_DEAD = "parse_dead_letters", "dedupe_dead_letters"
+
+
 class ReadPrompts(beam.PTransform):
-    """Input rows -> PromptCandidates (main) and DeadLetter records (`dead_letters`)."""
+    """Input rows -> PromptCandidates (`main`) and DeadLetter records (`parse_dead_letters` for rows that
+    do not parse, `dedupe_dead_letters` for repeated ids)."""
 
     def __init__(self, config: InputConfig, run_id: str = "") -> None:
         super().__init__()
@@ -227,10 +231,12 @@ class ReadPrompts(beam.PTransform):
             | "CountIds" >> beam.CombinePerKey(_first_and_count)
             | "Repeated" >> beam.Filter(lambda id_first: id_first[1][0] > 1)
         )
-        rows = self._rows(source, "Rows")
+        # A fusion break: without it the runner fuses both passes (they read the same ranges) and must then
+        # hold every parsed record until the first pass's side input is done; that is the whole input.
+        rows = self._rows(source | "RangesForRows" >> beam.Reshuffle(), "Rows")
         parsed, parse_dead = apply_stage(rows, "ParseRows", ParseRows(self.config, self.run_id))
         deduped = parsed | "DropDuplicateIds" >> beam.ParDo(
             DropDuplicateIds(self.run_id), repeated=beam.pvalue.AsDict(repeated)).with_outputs(DEAD_LETTERS, main=MAIN)
-        unique = deduped[MAIN]
-        dead = (parse_dead, deduped[DEAD_LETTERS]) | "ReadDeadLetters" >> beam.Flatten()
-        return {"main": unique, "dead_letters": dead}
+        # two dead-letter outputs, not one Flatten of them: a local runner may hold a flattened PCollection
+        # in memory between stages (see pipelines/build.py)
+        return {MAIN: deduped[MAIN], PARSE_DEAD: parse_dead, DEDUPE_DEAD: deduped[DEAD_LETTERS]}

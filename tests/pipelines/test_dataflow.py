@@ -22,7 +22,7 @@ from support import REPO  # noqa: E402
 CLOUD = ["--runner=DataflowRunner", "--project=prefmill-test", "--region=us-central1",
          "--temp_location=gs://prefmill-test-bucket/tmp", "--dry_run=True"]
 CPU_STAGES = ["ReadPrompts", "CheckCandidates", "Verify", "InjectErrors", "BuildPairs", "RoutePairs", "StagePairs",
-              "ApplyRouting", "PairsManifest", "AllDeadLetters", "WriteDeadLetters"]
+              "ApplyRouting", "PairsManifest", "WriteDeadLetters[read]", "WriteDeadLetters[pairs]", "DeadLettersManifest"]
 
 
 def _top_level(job) -> set[str]:

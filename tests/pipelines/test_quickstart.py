@@ -120,3 +120,24 @@ def test_bad_input_run_balances(make_config):
     assert summary.balanced and summary.rows_in == summary.rows_out + summary.rows_dead
     _, rows = run_query(summary.uri, "SELECT reason, record_id FROM dead_letters WHERE stage IN ('read', 'dedupe')")
     assert sorted(rows) == sorted(bad_input_reasons())
+
+
+def test_a_run_whose_counts_do_not_balance_commits_nothing(tmp_path, monkeypatch, capsys):
+    from prefmill.pipelines import launcher
+    from prefmill.transforms.dataset.delta import open_table
+    from prefmill.transforms.dataset.layout import PAIRS, DatasetPaths
+
+    real = launcher.counters_from_result
+
+    def lose_three_rows(result):  # as if 3 parsed rows never reached the dedupe stage
+        counters = real(result)
+        counters[("prefmill.dedupe", "in")] -= 3
+        counters[("prefmill.dedupe", "out")] -= 3
+        return counters
+
+    monkeypatch.setattr(launcher, "counters_from_result", lose_three_rows)
+    config = load_config(REPO / "pipelines" / "configs" / "quickstart.yaml")
+    with pytest.raises(launcher.PipelineFailedError, match="rows were lost"):
+        run_config(config, output=str(tmp_path / "ds"), progress=False)
+    assert "NOT BALANCED" in capsys.readouterr().out
+    assert open_table(DatasetPaths.of(str(tmp_path / "ds")).table(PAIRS)) is None  # no version at all

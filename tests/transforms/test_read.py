@@ -11,8 +11,12 @@ from apache_beam.options.pipeline_options import PipelineOptions
 from apache_beam.runners.portability.fn_api_runner import FnApiRunner
 from apache_beam.testing.util import assert_that, equal_to
 
-from prefmill.transforms.read import InputConfig, ReadPrompts
+from prefmill.transforms.read import DEDUPE_DEAD, PARSE_DEAD, InputConfig, ReadPrompts
 from support import BAD_INPUT, bad_input_reasons
+
+
+def dead_letters(out):
+    return (out[PARSE_DEAD], out[DEDUPE_DEAD]) | f"AllDead{id(out)}" >> beam.Flatten()
 
 
 def test_bad_input_file_reason_codes():
@@ -20,7 +24,7 @@ def test_bad_input_file_reason_codes():
     with beam.Pipeline(runner=FnApiRunner()) as p:
         out = p | ReadPrompts(config, run_id="r1")
         ids = out["main"] | "Ids" >> beam.Map(lambda pc: pc.prompt.id)
-        reasons = out["dead_letters"] | "Reasons" >> beam.Map(lambda d: (d.reason, d.record_id, d.run_id))
+        reasons = dead_letters(out) | "Reasons" >> beam.Map(lambda d: (d.reason, d.record_id, d.run_id))
         assert_that(ids, equal_to(["ok-1", "ok-2"]), label="kept")
         assert_that(reasons, equal_to([(r, rid, "r1") for r, rid in bad_input_reasons()]), label="dead")
 
@@ -33,7 +37,7 @@ def test_duplicate_keeps_first_occurrence(tmp_path):
     with beam.Pipeline(runner=FnApiRunner()) as p:
         out = p | ReadPrompts(InputConfig(path=str(path)))
         kept = out["main"] | beam.Map(lambda pc: (pc.prompt.id, pc.prompt.question))
-        dead = out["dead_letters"] | beam.Map(lambda d: (d.reason, json.loads(d.payload)["prompt"]["messages"][0]["content"]))
+        dead = dead_letters(out) | beam.Map(lambda d: (d.reason, json.loads(d.payload)["prompt"]["messages"][0]["content"]))
         assert_that(kept, equal_to([("a", "first"), ("b", "other")]), label="kept")
         assert_that(dead, equal_to([("duplicate_id", "second"), ("duplicate_id", "third")]), label="dead")
 
@@ -73,7 +77,7 @@ def test_duplicates_across_ranges_and_workers_keep_the_first_in_input_order(tmp_
     with beam.Pipeline(runner=FnApiRunner(), options=options) as p:
         out = p | ReadPrompts(config)
         kept = out["main"] | beam.Map(lambda pc: (pc.prompt.id, pc.prompt.question))
-        dead = out["dead_letters"] | beam.Map(lambda d: (d.reason, d.record_id, d.error.split(", again at ")[0]))
+        dead = dead_letters(out) | beam.Map(lambda d: (d.reason, d.record_id, d.error.split(", again at ")[0]))
         assert_that(kept, equal_to([(f"r{i}", f"row {i}") for i in range(40)]), label="kept")
         assert_that(dead, equal_to([("duplicate_id", f"r{i % 40}", f"id 'r{i % 40}' first seen at "
                                      f"{tmp_path / 'a.jsonl'}:{i % 40 + 1}") for i in range(40, 200)]), label="dead")

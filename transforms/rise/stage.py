@@ -238,7 +238,8 @@ class LLMSelfEdit(beam.PTransform):
 
     def expand(self, prompts):
         config = self.config
-        requests = prompts | "EditRequests" >> beam.FlatMap(edit_requests, config)
+        requests = (prompts | "EditRequests" >> beam.FlatMap(edit_requests, config)
+                    | "SpreadEditRequests" >> beam.Reshuffle())  # over all workers, as for generation
         planned = requests | "HasPlan" >> beam.Filter(_plan_or_skip)
         no_plan = (requests | "NoPlan" >> beam.Filter(lambda r: not _plan_or_skip(r))
                    | "NoPlanDiscard" >> beam.Map(lambda r: (r.prompt_id, Discard(
