@@ -135,9 +135,11 @@ def _pair_stats(paths: DatasetPaths, files: list[dict]) -> dict:
     dataset = ds.dataset([paths.table(PAIRS) + "/" + f["path"] for f in files], format="parquet")
     con = duckdb.connect()
     con.register("run_pairs", dataset)  # a dataset, not a table: DuckDB streams it batch by batch
-    models, chosen, rejected = con.execute(
-        "SELECT list_sort(list_distinct(list(chosen_model) || list(rejected_model))), "
-        "avg(length(chosen[-1].content)), avg(length(rejected[-1].content)) FROM run_pairs").fetchall()[0]
+    # distinct models through a UNION (a hash of a few names), not list(...) of every row's model
+    models = [row[0] for row in con.execute(
+        "SELECT chosen_model FROM run_pairs UNION SELECT rejected_model FROM run_pairs ORDER BY 1").fetchall()]
+    chosen, rejected = con.execute(
+        "SELECT avg(length(chosen[-1].content)), avg(length(rejected[-1].content)) FROM run_pairs").fetchall()[0]
     con.close()
     return {"models": models, "chosen_chars": chosen, "rejected_chars": rejected}
 
