@@ -86,7 +86,10 @@ def prefmill_config(prompts: Path, out: Path, url: str, concurrency: int) -> dic
             "generate": {"mode": "models", "models": [policy], "cache": {"enabled": False}},
             "judge": {"enabled": True, "mode": "listwise", "models": [judge], "domains": ["chat"]},
             "pairs": {"strategies": ["judged"], "judged_rejected": "lowest", "max_pairs_per_prompt": 1,
-                      "min_score_gap": 0.0}}
+                      "min_score_gap": 0.0},
+            # two worker threads, each with `concurrency` requests in flight: the same peak as distilabel,
+            # whose generation and judge steps run at once with `concurrency` each
+            "runner": {"direct_num_workers": 2, "direct_running_mode": "multi_processing"}}
 
 
 def run_prefmill(work: Path, prompts: Path, url: str, concurrency: int) -> tuple[float, int]:

@@ -208,12 +208,13 @@ class GenerateWithModels(beam.PTransform):
         self.run_id = run_id
 
     def expand(self, prompts):
+        # Reshuffle the prompts: spread them over all workers. Without it the LLM step stays fused to the
+        # read, so its parallelism is the number of input ranges (often one file, one worker). Prompts, not
+        # requests: a prompt's samples stay together, so a server that honours n gets them in one request.
+        prompts = prompts | "SpreadPrompts" >> beam.Reshuffle()
         responses, failed = [], []
         for spec in self.config.models:
-            # Reshuffle: spread the requests over all workers. Without it the LLM step stays fused to the
-            # read, so its parallelism is the number of input ranges (often one file, one worker).
-            requests = (prompts | f"Requests[{spec.name}]" >> beam.FlatMap(requests_for, spec)
-                        | f"SpreadRequests[{spec.name}]" >> beam.Reshuffle())
+            requests = prompts | f"Requests[{spec.name}]" >> beam.FlatMap(requests_for, spec)
             main, other = requests | f"RunInference[{spec.name}]" >> run_inference(
                 make_handler(spec, self.cache_path)).with_exception_handling()
             responses.append(main)
