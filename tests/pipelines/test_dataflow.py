@@ -95,3 +95,13 @@ def test_worker_image_pins_move_together():
     assert vllm == set(re.findall(r'"vllm==([^"]+)"', pyproject)) == {PINNED_VERSION}
     assert 'ENTRYPOINT ["/opt/apache/beam/boot"]' in dockerfile
     assert "COPY --from=beam /opt/apache/beam /opt/apache/beam" in dockerfile
+
+
+def test_an_install_without_source_or_image_says_how_to_ship_prefmill(monkeypatch):
+    from prefmill.pipelines import runners
+
+    monkeypatch.setattr(runners, "source_pyproject", lambda: None)
+    config = load_config(REPO / "pipelines" / "configs" / "quickstart.yaml")
+    config.input.path = "gs://prefmill-test-bucket/prompts.jsonl"
+    with pytest.raises(ConfigError, match="--extra_package"):
+        run_config(config, output="gs://prefmill-test-bucket/ds", beam_args=CLOUD, progress=False)

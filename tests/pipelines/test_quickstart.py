@@ -141,3 +141,13 @@ def test_a_run_whose_counts_do_not_balance_commits_nothing(tmp_path, monkeypatch
         run_config(config, output=str(tmp_path / "ds"), progress=False)
     assert "NOT BALANCED" in capsys.readouterr().out
     assert open_table(DatasetPaths.of(str(tmp_path / "ds")).table(PAIRS)) is None  # no version at all
+
+
+def test_staged_routing_parts_are_removed_after_the_commit(two_runs):
+    import os
+
+    uri, first, second = two_runs
+    for summary in (first, second):
+        run_dir = os.path.join(uri, "_prefmill", "runs", summary.run_id)
+        assert os.path.exists(os.path.join(run_dir, "summary.json"))
+        assert not os.path.exists(os.path.join(run_dir, "staged"))
