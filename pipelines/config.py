@@ -75,7 +75,8 @@ class RunnerConfig(BaseModel):
 
     direct_num_workers: int = Field(1, ge=0, description="local worker count; 0 uses every core")
     direct_running_mode: Literal["in_memory", "multi_threading", "multi_processing"] = Field(
-        "in_memory", description="how local workers run; multi_processing uses several cores"
+        "in_memory", description="how local workers run; multi_processing uses several cores (multi_threading "
+                                 "with several workers is refused: it lost rows in FnApiRunner)"
     )
     options: dict[str, Union[str, int, float, bool, list[str]]] = Field(
         default_factory=dict,

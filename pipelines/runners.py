@@ -115,7 +115,14 @@ def make_pipeline(config: PrefmillConfig, cli_args: list[str], output_uri: str) 
             direct.direct_num_workers = config.runner.direct_num_workers
         if "direct_running_mode" not in given:
             direct.direct_running_mode = config.runner.direct_running_mode
-        label = f"FnApiRunner, {direct.direct_running_mode}, {direct.direct_num_workers or os.cpu_count()} worker(s)"
+        workers = direct.direct_num_workers or os.cpu_count()
+        if direct.direct_running_mode == "multi_threading" and workers > 1:
+            # Seen here with Beam 2.77: a 4,000-prompt LLM run lost 39 prompts between two stages in this
+            # mode (the summary caught it). Refuse it rather than waste a run; processes do not lose rows.
+            raise ConfigError("direct_running_mode multi_threading with several workers lost rows in FnApiRunner "
+                              "in prefmill's tests; use multi_processing (runner.direct_running_mode or "
+                              "--direct_running_mode), which uses every core for CPU stages and LLM calls alike")
+        label = f"FnApiRunner, {direct.direct_running_mode}, {workers} worker(s)"
         return beam.Pipeline(runner=FnApiRunner(), options=options), label, False
     check_remote_paths(config, output_uri, runner)
     if runner.endswith("DataflowRunner"):

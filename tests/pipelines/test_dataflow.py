@@ -105,3 +105,4 @@ def test_an_install_without_source_or_image_says_how_to_ship_prefmill(monkeypatc
     config.input.path = "gs://prefmill-test-bucket/prompts.jsonl"
     with pytest.raises(ConfigError, match="--extra_package"):
         run_config(config, output="gs://prefmill-test-bucket/ds", beam_args=CLOUD, progress=False)
+

@@ -8,6 +8,7 @@ import pytest
 
 from prefmill.pipelines.config import load_config
 from prefmill.pipelines.launcher import run_config
+from prefmill.schemas import ConfigError
 from prefmill.transforms.dataset import run_query
 
 from support import REPO, SAMPLE
@@ -151,3 +152,10 @@ def test_staged_routing_parts_are_removed_after_the_commit(two_runs):
         run_dir = os.path.join(uri, "_prefmill", "runs", summary.run_id)
         assert os.path.exists(os.path.join(run_dir, "summary.json"))
         assert not os.path.exists(os.path.join(run_dir, "staged"))
+
+
+def test_local_multi_threading_with_several_workers_is_refused(tmp_path):
+    config = load_config(REPO / "pipelines" / "configs" / "quickstart.yaml")
+    with pytest.raises(ConfigError, match="use multi_processing"):
+        run_config(config, output=str(tmp_path / "ds"), progress=False,
+                   beam_args=["--direct_num_workers=2", "--direct_running_mode=multi_threading"])

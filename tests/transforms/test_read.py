@@ -73,7 +73,7 @@ def test_duplicates_across_ranges_and_workers_keep_the_first_in_input_order(tmp_
     (tmp_path / "a.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows[:120]))
     (tmp_path / "b.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows[120:]))
     config = InputConfig(path=str(tmp_path / "*.jsonl"), split_bytes=300)
-    options = PipelineOptions(direct_num_workers=2, direct_running_mode="multi_threading")
+    options = PipelineOptions(direct_num_workers=2, direct_running_mode="multi_processing")
     with beam.Pipeline(runner=FnApiRunner(), options=options) as p:
         out = p | ReadPrompts(config)
         kept = out["main"] | beam.Map(lambda pc: (pc.prompt.id, pc.prompt.question))
