@@ -27,6 +27,11 @@ from prefmill.transforms.progress import BOARD
 BATCH_ROWS = 5_000  # rows converted and written per row group: bounds the writer's memory
 
 
+def file_size(path: str) -> int:
+    """Bytes of a written file, local or on a bucket (the Delta commit records each part's size)."""
+    return FileSystems.match([path])[0].metadata_list[0].size_in_bytes
+
+
 class _WriteParts(beam.DoFn):
     def __init__(self, table_uri: str, run_id: str, model: type, rows_per_file: int) -> None:
         self.table_uri = table_uri.rstrip("/")
@@ -74,7 +79,7 @@ class _WriteParts(beam.DoFn):
         handle.close()
         self.part = None
         path = f"{self.table_uri}/{relative}"
-        size = FileSystems.match([path])[0].metadata_list[0].size_in_bytes
+        size = file_size(path)
         self.rows_counter.inc(rows)
         self.files_counter.inc()
         return {"path": relative, "rows": rows, "bytes": size, "mtime_ms": int(time.time() * 1000)}

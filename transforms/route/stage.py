@@ -24,6 +24,7 @@ from apache_beam.pvalue import AsDict, AsSingleton, TaggedOutput
 
 from prefmill.schemas import PreferencePair, Routing
 from prefmill.transforms.base import DEAD_LETTERS, MAIN, METRIC_PREFIX, Stage
+from prefmill.transforms.dataset.writer import file_size
 from prefmill.transforms.route.features import bin_keys, pair_features
 from prefmill.transforms.route.policy import Item, PerformanceModel, RouteConfig, pair_cost, select, uncertainty_score
 from prefmill.transforms.route.tagger import TagPrompts
@@ -106,6 +107,7 @@ class ApplyRouting(beam.DoFn):
         self.table_uri = table_uri.rstrip("/")
         self.counters = {name: Metrics.counter(METRIC_PREFIX + "route", name)
                          for name in ("routed_human", "routed_ai", "routed_verifier_kept_ai")}
+        self._chosen = None  # (the side input, its ids as an Arrow array): built once, not per part
 
     def process(self, part: dict, human: frozenset):
         import pyarrow as pa
@@ -115,7 +117,9 @@ class ApplyRouting(beam.DoFn):
         with FileSystems.open(f"{self.staging_uri}/{part['path']}") as handle:
             table = pq.read_table(handle)
         routing = table.column("routing").combine_chunks()
-        is_human = pc.is_in(table.column("id"), value_set=pa.array(sorted(human), pa.string())).combine_chunks()
+        if self._chosen is None or self._chosen[0] is not human:
+            self._chosen = (human, pa.array(sorted(human), pa.string()))
+        is_human = pc.is_in(table.column("id"), value_set=self._chosen[1]).combine_chunks()
         decision = pc.if_else(is_human, "human", "ai")
         fields = [routing.type.field(i).name for i in range(routing.type.num_fields)]
         columns = [decision if name == "decision" else routing.field(name) for name in fields]
@@ -130,8 +134,7 @@ class ApplyRouting(beam.DoFn):
         path = f"{self.table_uri}/{part['path']}"
         with FileSystems.create(path) as handle:
             pq.write_table(table, handle, compression="zstd")
-        size = FileSystems.match([path])[0].metadata_list[0].size_in_bytes
-        yield {**part, "bytes": size}
+        yield {**part, "bytes": file_size(path)}
 
 
 class RoutePairs(beam.PTransform):
