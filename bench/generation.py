@@ -6,7 +6,7 @@ transformers: a randomly initialised Llama-style model (built locally, no downlo
 prefmill pipeline (ReadPrompts -> Generate -> ... -> write) and through a plain loop calling
 `model.generate` on the same batches. Both include model loading.
 openai: a local OpenAI-compatible server with a fixed per-request latency; the pipeline against a bare
-asyncio + httpx loop with the same concurrency. The ratio measures how well concurrency hides latency.
+asyncio + aiohttp loop with the same concurrency. The ratio measures how well concurrency hides latency.
 
 Printed per backend: tokens/s of both and the ratio end to end, and the ratio over the engine's busy
 window (first request in to last answer out, as the engine saw it). Goal: ratio >= 0.95.
@@ -109,9 +109,10 @@ class ServerProcess:
         self.url = self.proc.stdout.readline().strip()
 
     def stats(self) -> dict:
-        import httpx
+        import urllib.request
 
-        return httpx.get(self.url.rsplit("/v1", 1)[0] + "/stats").json()
+        with urllib.request.urlopen(self.url.rsplit("/v1", 1)[0] + "/stats") as reply:
+            return json.loads(reply.read())
 
     def times(self) -> list[float]:
         return self.stats()["times"]
@@ -122,7 +123,7 @@ class ServerProcess:
 
 
 def bench_openai(n_requests: int, latency: float, concurrency: int) -> None:
-    import httpx
+    import aiohttp
 
     work = Path(tempfile.mkdtemp(prefix="prefmill-bench-oai-"))
     prompts = write_prompts(work, n_requests)
@@ -134,12 +135,12 @@ def bench_openai(n_requests: int, latency: float, concurrency: int) -> None:
 
         async def bare() -> int:
             gate = asyncio.Semaphore(concurrency)
-            limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-            async with httpx.AsyncClient(timeout=60, limits=limits) as client:
+            connector = aiohttp.TCPConnector(limit=concurrency)
+            async with aiohttp.ClientSession(connector=connector) as client:
                 async def one(body):
                     async with gate:
-                        reply = await client.post(f"{server.url}/chat/completions", json=body)
-                        return reply.json()["usage"]["completion_tokens"]
+                        async with client.post(f"{server.url}/chat/completions", json=body) as reply:
+                            return (await reply.json())["usage"]["completion_tokens"]
                 return sum(await asyncio.gather(*(one(b) for b in bodies)))
 
         started = time.perf_counter()
@@ -174,7 +175,7 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=16)
     parser.add_argument("--requests", type=int, default=3000)
     parser.add_argument("--latency", type=float, default=0.2)
-    parser.add_argument("--concurrency", type=int, default=32)  # a pure-Python test server on 2 cores saturates above ~32
+    parser.add_argument("--concurrency", type=int, default=64)
     args = parser.parse_args()
     if args.backend in ("transformers", "both"):
         bench_transformers(args.prompts, args.device, args.hidden, args.max_tokens, args.batch)

@@ -107,6 +107,11 @@ class PrefmillConfig(BaseModel):
         body = self.model_dump(mode="json", exclude={"output", "runner", "name"})
         return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()[:16]
 
+    def calls_models(self) -> bool:
+        """Whether any stage calls an LLM (generation, self-edits, judges, the routing tagger)."""
+        return (self.generate.mode != "recorded" or (self.inject.enabled and self.inject.method == "llm")
+                or self.judge.enabled or (self.route.enabled and self.route.tagger is not None))
+
 
 def _model_at(loc: tuple) -> Optional[type[BaseModel]]:
     model: Any = PrefmillConfig

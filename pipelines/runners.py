@@ -15,7 +15,7 @@ from typing import Optional
 
 import apache_beam as beam
 from apache_beam.options.pipeline_options import (
-    DirectOptions, GoogleCloudOptions, PipelineOptions, StandardOptions, TestOptions,
+    DirectOptions, GoogleCloudOptions, PipelineOptions, SetupOptions, StandardOptions, TestOptions,
 )
 
 from prefmill.pipelines.config import PrefmillConfig
@@ -41,13 +41,20 @@ def _text(value) -> str:
     return str(value).lower() if isinstance(value, bool) else str(value)
 
 
+# imported by every worker at start-up in runs that call models: Beam's RunInference without torch
+LLM_PLUGIN = "prefmill.transforms.llm.beam_ml"
+
+
 def beam_arguments(config: PrefmillConfig, cli_args: list[str]) -> list[str]:
-    """The command line's Beam options, plus the config's `runner.options` the command line does not set."""
+    """The command line's Beam options, plus the config's `runner.options` the command line does not set,
+    plus prefmill's worker plugin when a stage calls models (added to the user's own plugins)."""
     given = option_names(cli_args)
     args = list(cli_args)
     for key, value in config.runner.options.items():
         if key not in given:
             args += [f"--{key}={_text(v)}" for v in (value if isinstance(value, list) else [value])]
+    if config.calls_models():
+        args.append(f"--beam_plugins={LLM_PLUGIN}")
     return args
 
 
@@ -102,13 +109,30 @@ def check_remote_paths(config: PrefmillConfig, output_uri: str, runner: str) -> 
                           + ", ".join(local))
 
 
+def local_runner(options: PipelineOptions):
+    """FnApiRunner. Its worker processes get no pipeline options of their own, so the Beam plugins (which
+    each worker imports at start-up) are handed to them in the runner's provisioning info."""
+    from apache_beam.runners.portability.fn_api_runner import FnApiRunner
+
+    plugins = options.view_as(SetupOptions).beam_plugins
+    if not plugins:
+        return FnApiRunner()
+    from apache_beam.portability.api import beam_provision_api_pb2
+    from apache_beam.runners.portability.fn_api_runner.fn_runner import ExtendedProvisionInfo
+    from google.protobuf import struct_pb2
+
+    worker_options = struct_pb2.Struct()
+    worker_options.update({"beam_plugins": list(plugins)})
+    info = beam_provision_api_pb2.ProvisionInfo(retrieval_token="unused-retrieval-token",
+                                                pipeline_options=worker_options)
+    return FnApiRunner(provision_info=ExtendedProvisionInfo(info))
+
+
 def make_pipeline(config: PrefmillConfig, cli_args: list[str], output_uri: str) -> tuple[beam.Pipeline, str, bool]:
     """(pipeline, a label for the summary, dry run?) for this config and command line."""
     args = beam_arguments(config, cli_args)
     runner = PipelineOptions(args).view_as(StandardOptions).runner
     if runner is None or runner in LOCAL_RUNNERS:
-        from apache_beam.runners.portability.fn_api_runner import FnApiRunner
-
         options = PipelineOptions(args)
         direct, given = options.view_as(DirectOptions), option_names(args)
         if "direct_num_workers" not in given:
@@ -123,7 +147,7 @@ def make_pipeline(config: PrefmillConfig, cli_args: list[str], output_uri: str) 
                               "in prefmill's tests; use multi_processing (runner.direct_running_mode or "
                               "--direct_running_mode), which uses every core for CPU stages and LLM calls alike")
         label = f"FnApiRunner, {direct.direct_running_mode}, {workers} worker(s)"
-        return beam.Pipeline(runner=FnApiRunner(), options=options), label, False
+        return beam.Pipeline(runner=local_runner(options), options=options), label, False
     check_remote_paths(config, output_uri, runner)
     if runner.endswith("DataflowRunner"):
         args = dataflow_arguments(config, args)

@@ -99,6 +99,7 @@ def batch_size_of(spec: ModelSpec) -> int:
 
 def run_inference(handler: "LLMHandler"):
     """Beam's RunInference over one of our handlers (imported here, see make_handler)."""
+    import prefmill.transforms.llm.beam_ml  # noqa: F401  # first: Beam's RunInference without torch
     from apache_beam.ml.inference.base import RunInference
 
     return RunInference(handler)

@@ -11,7 +11,9 @@ import time
 from typing import Any, Iterable, Optional
 
 from apache_beam.metrics import Metrics
-from apache_beam.ml.inference.base import ModelHandler
+
+import prefmill.transforms.llm.beam_ml  # noqa: F401  # first: Beam's RunInference without torch
+from apache_beam.ml.inference.base import ModelHandler  # noqa: E402
 
 from prefmill.transforms.llm.cache import ResponseCache
 from prefmill.transforms.llm.requests import LLMRequest, LLMResponse, SamplingParams, request_key

@@ -71,9 +71,7 @@ class TagPrompts(beam.PTransform):
         self.cache_path = cache_path
 
     def expand(self, pairs):
-        from apache_beam.ml.inference.base import RunInference
-
-        from prefmill.transforms.generate import make_handler
+        from prefmill.transforms.generate import make_handler, run_inference
 
         spec = self.spec
         return (
@@ -81,6 +79,6 @@ class TagPrompts(beam.PTransform):
             | "ByPrompt" >> beam.Map(lambda p: (p.prompt_id, p))
             | "OnePerPrompt" >> beam.combiners.Sample.FixedSizePerKey(1)
             | "TagRequest" >> beam.Map(lambda kv: tag_request(kv[1][0], spec))
-            | "Tag" >> RunInference(make_handler(spec, self.cache_path))
+            | "Tag" >> run_inference(make_handler(spec, self.cache_path))
             | "ParseTags" >> beam.Map(_parsed)
         )
