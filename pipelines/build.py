@@ -54,7 +54,9 @@ def build_pipeline(pipeline: beam.Pipeline, config: PrefmillConfig, ctx: RunCont
             verified, inject_dead = apply_stage(answered, "AttachEdits", AttachEdits(config.inject, run_id))
         stage_dead.append(("inject", inject_dead))
     if config.judge.enabled:
-        judged = verified | "JudgeCandidates" >> JudgeCandidates(config.judge, cache_path, run_id)
+        # a prompt stream that went through generation or LLM self-edits is already spread over the workers
+        spread = config.generate.mode == "recorded" and not (config.inject.enabled and config.inject.method == "llm")
+        judged = verified | "JudgeCandidates" >> JudgeCandidates(config.judge, cache_path, run_id, spread=spread)
         verified, judge_dead = apply_stage(judged["main"], "AttachJudgments", AttachJudgments(config.judge, run_id))
         stage_dead += [("judge_llm", judged["dead_letters"]), ("judge", judge_dead)]
     pairs, pairs_dead = apply_stage(verified, "BuildPairs", BuildPairs(config.pairs, run_id, ctx.config_hash))

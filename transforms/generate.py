@@ -23,7 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from prefmill.schemas import Candidate, DeadLetter, PromptCandidates, TokenUsage, stable_id
 from prefmill.transforms.base import DEAD_LETTERS, METRIC_PREFIX, Reject, Stage, encode_payload
 from prefmill.transforms.llm.options import OpenAIOptions, TransformersOptions, VLLMOptions
-from prefmill.transforms.llm.requests import LLMRequest, LLMResponse, SamplingParams
+from prefmill.transforms.llm.requests import LLMRequest, LLMResponse, RequestGroup, SamplingParams
 
 if TYPE_CHECKING:
     from prefmill.transforms.llm.base import LLMHandler
@@ -105,6 +105,13 @@ def run_inference(handler: "LLMHandler"):
     return RunInference(handler)
 
 
+def answer_groups(groups, label: str, handler: "LLMHandler", second_try=None):
+    """RequestGroups -> the same groups with their responses, through RunInference in group mode (see
+    `LLMHandler.for_groups`). Every group comes back, answered or failed, so this is one step with one
+    output: it fuses with what comes before and after it."""
+    return groups | label >> run_inference(handler.for_groups(second_try))
+
+
 def make_handler(spec: ModelSpec, cache_path: Optional[str]) -> "LLMHandler":
     # the handlers import Beam's RunInference machinery (and torch when installed): only when an LLM stage is built
     from prefmill.transforms.llm.hf_transformers import TransformersHandler
@@ -148,6 +155,8 @@ def failure_reason(response: LLMResponse) -> str:
     >>> failure_reason(LLMResponse(request=None, error="timed out after 5s"))
     'timeout'
     """
+    if response.extra.get("reason"):
+        return response.extra["reason"]
     if response.status is not None and response.status != 200:
         return f"http_{response.status}"
     error = (response.error or "").lower()
@@ -158,49 +167,47 @@ def failure_reason(response: LLMResponse) -> str:
     return "llm_error"
 
 
-class _SplitResponses(beam.DoFn):
+def _with_requests(pc: PromptCandidates, spec: ModelSpec) -> RequestGroup:
+    return RequestGroup(pc, requests_for(pc, spec))
+
+
+class _AddCandidates(beam.DoFn):
+    """A prompt's answered group -> the prompt with this model's candidates appended; failed requests are
+    dead letters (the prompt goes on: CheckCandidates decides whether it still has enough)."""
+
     def __init__(self, run_id: str) -> None:
         self.run_id = run_id
 
-    def process(self, response: LLMResponse):
-        request = response.request
-        Metrics.counter(METRIC_PREFIX + "generate", "requests").inc()
-        if response.ok:
-            if not response.cached and response.completion_tokens:
-                Metrics.counter(METRIC_PREFIX + "generate", "completion_tokens").inc(response.completion_tokens)
-            yield request.prompt_id, candidate_from(response)
-            return
-        reason = failure_reason(response)
-        Metrics.counter(METRIC_PREFIX + "generate", "dead_letters").inc()
-        Metrics.counter(METRIC_PREFIX + "generate", f"dead_{reason}").inc()
-        yield beam.pvalue.TaggedOutput(DEAD_LETTERS, DeadLetter(
-            stage="generate", reason=reason, record_id=f"{request.prompt_id}/{request.model}/{request.sample_index}",
-            payload=encode_payload({"prompt_id": request.prompt_id, "model": request.model,
-                                    "sample_index": request.sample_index, "messages": request.messages}),
-            error=f"{response.error} (after {response.attempts} attempt(s))", run_id=self.run_id))
-
-
-def _failed_batch(item, run_id: str):
-    batch, exc = item
-    Metrics.counter(METRIC_PREFIX + "generate", "dead_letters").inc(len(batch))
-    Metrics.counter(METRIC_PREFIX + "generate", "dead_inference_error").inc(len(batch))
-    for request in batch:
-        yield DeadLetter(stage="generate", reason="inference_error",
-                         record_id=f"{request.prompt_id}/{request.model}/{request.sample_index}",
-                         payload=encode_payload({"prompt_id": request.prompt_id, "model": request.model}),
-                         error=str(exc)[:2000], run_id=run_id)
-
-
-def _merge(item, keep_recorded: bool, model_order: dict[str, int]):
-    _, grouped = item
-    for pc in grouped["prompt"]:
-        generated = sorted(grouped["generated"], key=lambda c: (model_order.get(c.model, 99), c.sample_index))
-        recorded = list(pc.candidates) if keep_recorded else []
-        yield pc.model_copy(update={"candidates": recorded + generated})
+    def process(self, group: RequestGroup):
+        fresh = []
+        for response in group.responses:
+            request = response.request
+            Metrics.counter(METRIC_PREFIX + "generate", "requests").inc()
+            if response.ok:
+                if not response.cached and response.completion_tokens:
+                    Metrics.counter(METRIC_PREFIX + "generate", "completion_tokens").inc(response.completion_tokens)
+                fresh.append(candidate_from(response))
+                continue
+            reason = failure_reason(response)
+            Metrics.counter(METRIC_PREFIX + "generate", "dead_letters").inc()
+            Metrics.counter(METRIC_PREFIX + "generate", f"dead_{reason}").inc()
+            yield beam.pvalue.TaggedOutput(DEAD_LETTERS, DeadLetter(
+                stage="generate", reason=reason,
+                record_id=f"{request.prompt_id}/{request.model}/{request.sample_index}",
+                payload=encode_payload({"prompt_id": request.prompt_id, "model": request.model,
+                                        "sample_index": request.sample_index, "messages": request.messages}),
+                error=f"{response.error} (after {response.attempts} attempt(s))", run_id=self.run_id))
+        pc = group.owner
+        fresh.sort(key=lambda c: c.sample_index)
+        yield pc.model_copy(update={"candidates": list(pc.candidates) + fresh})
 
 
 class GenerateWithModels(beam.PTransform):
-    """PromptCandidates -> PromptCandidates with sampled candidates added (main) and dead letters."""
+    """PromptCandidates -> PromptCandidates with sampled candidates added (main) and dead letters.
+
+    Each prompt goes through the models' RunInference steps one after the other as a RequestGroup (the
+    prompt and its n requests), so its candidates come back attached to it: no shuffle of every candidate
+    and no join, and whatever follows (verification, judging) runs in the same fused step."""
 
     def __init__(self, config: GenerateConfig, cache_path: Optional[str], run_id: str = "") -> None:
         super().__init__()
@@ -212,26 +219,19 @@ class GenerateWithModels(beam.PTransform):
         # Reshuffle the prompts: spread them over all workers. Without it the LLM step stays fused to the
         # read, so its parallelism is the number of input ranges (often one file, one worker). Prompts, not
         # requests: a prompt's samples stay together, so a server that honours n gets them in one request.
-        prompts = prompts | "SpreadPrompts" >> beam.Reshuffle()
-        responses, failed = [], []
-        for spec in self.config.models:
-            requests = prompts | f"Requests[{spec.name}]" >> beam.FlatMap(requests_for, spec)
-            main, other = requests | f"RunInference[{spec.name}]" >> run_inference(
-                make_handler(spec, self.cache_path)).with_exception_handling()
-            responses.append(main)
-            failed.append(other.failed_inferences)
-        split = (responses | "AllResponses" >> beam.Flatten()
-                 | "SplitResponses" >> beam.ParDo(_SplitResponses(self.run_id)).with_outputs(DEAD_LETTERS, main="ok"))
-        batch_dead = (failed | "AllFailedBatches" >> beam.Flatten()
-                      | "FailedBatchLetters" >> beam.FlatMap(_failed_batch, self.run_id))
-        order = {spec.name: i for i, spec in enumerate(self.config.models)}
-        merged = (
-            {"prompt": prompts | "KeyPrompts" >> beam.Map(lambda pc: (pc.prompt.id, pc)), "generated": split.ok}
-            | "JoinCandidates" >> beam.CoGroupByKey()
-            | "MergeCandidates" >> beam.FlatMap(_merge, self.config.mode == "both", order)
-        )
-        dead = (split[DEAD_LETTERS], batch_dead) | "GenerateDeadLetters" >> beam.Flatten()
-        return {"main": merged, "dead_letters": dead}
+        keep_recorded = self.config.mode == "both"
+        current = (prompts | "SpreadPrompts" >> beam.Reshuffle()
+                   | "StartCandidates" >> beam.Map(
+                       lambda pc: pc if keep_recorded else pc.model_copy(update={"candidates": []})))
+        dead = []
+        for spec in self.config.models:  # candidates come out in model order, then sample order
+            groups = current | f"Requests[{spec.name}]" >> beam.Map(_with_requests, spec)
+            answered = answer_groups(groups, f"RunInference[{spec.name}]", make_handler(spec, self.cache_path))
+            added = answered | f"AddCandidates[{spec.name}]" >> beam.ParDo(_AddCandidates(self.run_id)).with_outputs(
+                DEAD_LETTERS, main="ok")
+            current = added.ok
+            dead.append(added[DEAD_LETTERS])
+        return {"main": current, "dead_letters": dead | "GenerateDeadLetters" >> beam.Flatten()}
 
 
 def usable_candidates(pc: PromptCandidates, keep_truncated: bool = False):

@@ -25,8 +25,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 
 from prefmill.schemas import AspectRating, Comparison, DeadLetter, Judgment, PromptCandidates
 from prefmill.transforms.base import DEAD_LETTERS, METRIC_PREFIX, Stage, encode_payload
-from prefmill.transforms.generate import ModelSpec, make_handler, run_inference
-from prefmill.transforms.llm.requests import LLMRequest, LLMResponse
+from prefmill.transforms.generate import ModelSpec, answer_groups, make_handler
+from prefmill.transforms.llm.requests import LLMRequest, LLMResponse, RequestGroup
 
 ASPECTS = ["helpfulness", "instruction_following", "honesty", "truthfulness"]
 
@@ -223,95 +223,113 @@ def judge_requests(pc: PromptCandidates, config: JudgeConfig, spec: ModelSpec, a
     return requests
 
 
+def retry_request(request: LLMRequest) -> LLMRequest:
+    """The second attempt at a judgment whose answer could not be read: the same request with the reminder
+    appended (exactly what `judge_requests(..., attempt=1)` builds for it, so the cache key matches)."""
+    messages = [dict(m) for m in request.messages]
+    messages[-1]["content"] = messages[-1]["content"] + RETRY_REMINDER
+    return LLMRequest(prompt_id=request.prompt_id, model=request.model, messages=messages, params=request.params,
+                      sample_index=1, tag={**request.tag, "attempt": 1})
+
+
+def _for_judge(item: tuple, config: JudgeConfig, spec: ModelSpec) -> RequestGroup:
+    pc, _ = item
+    return RequestGroup(item, judge_requests(pc, config, spec))
+
+
+def parse_answer(response: LLMResponse, config: JudgeConfig):
+    """The judgment in one answer, by the config's mode; JudgeParseError when it cannot be read."""
+    tag = response.request.tag
+    if not response.ok:
+        raise JudgeParseError(f"request failed: {response.error}")
+    if config.mode == "pointwise":
+        return parse_pointwise(response.text, config.aspects, tag["judge"])
+    if config.mode == "listwise":
+        return parse_listwise(response.text, config.aspects, tag["judge"], len(tag["candidates"]))
+    return parse_pairwise(response.text)
+
+
+class SecondTry:
+    """For the handler (`for_groups(second_try=...)`): a first answer that cannot be read is asked again."""
+
+    def __init__(self, config: JudgeConfig) -> None:
+        self.config = config
+
+    def __call__(self, response: LLMResponse) -> Optional[LLMRequest]:
+        if response.request.tag["attempt"] != 0:
+            return None
+        try:
+            parse_answer(response, self.config)
+            return None
+        except JudgeParseError:
+            Metrics.counter(METRIC_PREFIX + "judge", "retries").inc()
+            return retry_request(response.request)
+
+
 class _Parse(beam.DoFn):
-    """Parse answers: ok -> (prompt_id, parsed); unparseable first attempt -> `retry`; second -> dead letter."""
+    """An answered group -> (prompt, judgments so far + these); an answer that cannot be read even on the
+    second try is a dead letter with the judge's raw text."""
 
     def __init__(self, config: JudgeConfig, run_id: str) -> None:
         self.config = config
         self.run_id = run_id
 
-    def process(self, response: LLMResponse):
-        request, tag = response.request, response.request.tag
-        Metrics.counter(METRIC_PREFIX + "judge", "judgments").inc()
-        try:
-            if not response.ok:
-                raise JudgeParseError(f"request failed: {response.error}")
-            if self.config.mode == "pointwise":
-                parsed = parse_pointwise(response.text, self.config.aspects, tag["judge"])
-            elif self.config.mode == "listwise":
-                parsed = parse_listwise(response.text, self.config.aspects, tag["judge"], len(tag["candidates"]))
-            else:
-                parsed = parse_pairwise(response.text)
-            yield request.prompt_id, (tag, parsed)
-        except JudgeParseError as exc:
-            if tag["attempt"] == 0:
-                Metrics.counter(METRIC_PREFIX + "judge", "retries").inc()
-                yield beam.pvalue.TaggedOutput("retry", (request.prompt_id, judgment_key(tag)))
-                return
-            Metrics.counter(METRIC_PREFIX + "judge", "dead_letters").inc()
-            Metrics.counter(METRIC_PREFIX + "judge", "dead_unparseable_judgment").inc()
-            yield beam.pvalue.TaggedOutput(DEAD_LETTERS, DeadLetter(
-                stage="judge", reason="unparseable_judgment",
-                record_id=f"{request.prompt_id}/{tag['judge']}/{_about(tag)}",
-                payload=encode_payload({"judge": tag["judge"], "answer": response.text}),
-                error=str(exc), run_id=self.run_id))
+    def process(self, group: RequestGroup):
+        pc, judged = group.owner
+        judged = list(judged)
+        for response in group.responses:
+            request, tag = response.request, response.request.tag
+            Metrics.counter(METRIC_PREFIX + "judge", "judgments").inc()
+            try:
+                judged.append((tag, parse_answer(response, self.config)))
+            except JudgeParseError as exc:
+                Metrics.counter(METRIC_PREFIX + "judge", "dead_letters").inc()
+                Metrics.counter(METRIC_PREFIX + "judge", "dead_unparseable_judgment").inc()
+                yield beam.pvalue.TaggedOutput(DEAD_LETTERS, DeadLetter(
+                    stage="judge", reason="unparseable_judgment",
+                    record_id=f"{request.prompt_id}/{tag['judge']}/{_about(tag)}",
+                    payload=encode_payload({"judge": tag["judge"], "answer": response.text}),
+                    error=str(exc), run_id=self.run_id))
+        yield pc, judged
 
 
 class JudgeCandidates(beam.PTransform):
-    """PromptCandidates -> (PromptCandidates, parsed judgments) and unparseable-judgment dead letters."""
+    """PromptCandidates -> (PromptCandidates, parsed judgments) and unparseable-judgment dead letters.
 
-    def __init__(self, config: JudgeConfig, cache_path: Optional[str], run_id: str = "") -> None:
+    Each prompt goes through the judges one after the other as a RequestGroup (the prompt, its judgments so
+    far, and this judge's requests), so the answers come back attached to it: no join after judging, and
+    the step fuses with generation and pair building. Unreadable answers are asked again inside the same
+    step (see SecondTry)."""
+
+    def __init__(self, config: JudgeConfig, cache_path: Optional[str], run_id: str = "",
+                 spread: bool = True) -> None:
         super().__init__()
         self.config = config
         self.cache_path = cache_path
         self.run_id = run_id
+        self.spread = spread  # False when the input is already spread over the workers
 
     def expand(self, prompts):
         config = self.config
-        keyed = prompts | "KeyForJudge" >> beam.Map(lambda pc: (pc.prompt.id, pc))
-        parsed, dead = [], []
+        if self.spread:
+            prompts = prompts | "SpreadPrompts" >> beam.Reshuffle()  # over all workers
+        current = prompts | "StartJudgments" >> beam.Map(lambda pc: (pc, []))
+        dead = []
         for spec in config.models:
-            first = (prompts | f"JudgeRequests[{spec.name}]" >> beam.FlatMap(judge_requests, config, spec)
-                     | f"SpreadJudgeRequests[{spec.name}]" >> beam.Reshuffle()  # over all workers
-                     | f"Judge[{spec.name}]" >> run_inference(make_handler(spec, self.cache_path))
-                     | f"Parse[{spec.name}]" >> beam.ParDo(_Parse(config, self.run_id)).with_outputs(
-                         "retry", DEAD_LETTERS, main="ok"))
-            # Retry once: the whole prompt's unparseable judgments of this judge, asked again with a reminder.
-            retried = (
-                {"prompt": keyed, "retry": first.retry} | f"JoinRetry[{spec.name}]" >> beam.CoGroupByKey()
-                | f"RetryRequests[{spec.name}]" >> beam.FlatMap(_retry_requests, config, spec)
-                | f"JudgeRetry[{spec.name}]" >> run_inference(make_handler(spec, self.cache_path))
-                | f"ParseRetry[{spec.name}]" >> beam.ParDo(_Parse(config, self.run_id)).with_outputs(
-                    "retry", DEAD_LETTERS, main="ok"))
-            parsed += [first.ok, retried.ok]
-            dead += [first[DEAD_LETTERS], retried[DEAD_LETTERS]]
-        joined = ({"prompt": keyed, "judged": parsed | "AllJudgments" >> beam.Flatten()}
-                  | "JoinJudgments" >> beam.CoGroupByKey()
-                  | "PairJudgments" >> beam.FlatMap(lambda kv: [(pc, list(kv[1]["judged"])) for pc in kv[1]["prompt"]]))
-        return {"main": joined, "dead_letters": dead | "JudgeDeadLetters" >> beam.Flatten()}
-
-
-def judgment_key(tag: dict) -> tuple:
-    """What a judgment is about, independent of the attempt: a candidate, all of them, or a pair and an order."""
-    if "candidates" in tag:
-        return ("all",)
-    return (tag.get("candidate"),) if "candidate" in tag else (tuple(tag["pair"]), tag["order"])
+            groups = current | f"JudgeRequests[{spec.name}]" >> beam.Map(_for_judge, config, spec)
+            parsed = (answer_groups(groups, f"Judge[{spec.name}]", make_handler(spec, self.cache_path),
+                                    second_try=SecondTry(config))
+                      | f"Parse[{spec.name}]" >> beam.ParDo(_Parse(config, self.run_id)).with_outputs(
+                          DEAD_LETTERS, main="ok"))
+            current = parsed.ok
+            dead.append(parsed[DEAD_LETTERS])
+        return {"main": current, "dead_letters": dead | "JudgeDeadLetters" >> beam.Flatten()}
 
 
 def _about(tag: dict) -> str:
     if "candidates" in tag:
         return "all"
     return tag.get("candidate") or "-".join(tag["pair"])
-
-
-def _retry_requests(item, config: JudgeConfig, spec: ModelSpec):
-    """Exactly the judgments whose first answer could not be read, asked again with a reminder."""
-    _, grouped = item
-    failed = set(grouped["retry"])
-    if not failed:
-        return []
-    return [r for pc in grouped["prompt"] for r in judge_requests(pc, config, spec, attempt=1)
-            if judgment_key(r.tag) in failed]
 
 
 def combine(pc: PromptCandidates, judged: list, config: JudgeConfig) -> PromptCandidates:

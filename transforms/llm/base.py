@@ -7,8 +7,9 @@ cache hits, sends only the misses to the backend and stores what finished.
 
 from __future__ import annotations
 
+import copy
 import time
-from typing import Any, Iterable, Optional
+from typing import Any, Callable, Iterable, Optional, Sequence
 
 from apache_beam.metrics import Metrics
 
@@ -16,9 +17,11 @@ import prefmill.transforms.llm.beam_ml  # noqa: F401  # first: Beam's RunInferen
 from apache_beam.ml.inference.base import ModelHandler  # noqa: E402
 
 from prefmill.transforms.llm.cache import ResponseCache
-from prefmill.transforms.llm.requests import LLMRequest, LLMResponse, SamplingParams, request_key
+from prefmill.transforms.llm.requests import (
+    INFERENCE_ERROR, LLMRequest, LLMResponse, RequestGroup, SamplingParams, group_weight, request_key,
+)
 
-__all__ = ["LLMHandler", "LLMRequest", "LLMResponse", "SamplingParams", "request_key"]
+__all__ = ["LLMHandler", "LLMRequest", "LLMResponse", "RequestGroup", "SamplingParams", "request_key"]
 
 
 class LLMHandler(ModelHandler[LLMRequest, LLMResponse, Any]):
@@ -36,14 +39,37 @@ class LLMHandler(ModelHandler[LLMRequest, LLMResponse, Any]):
         # leaves a GPU (or a server's concurrency) idle. The last batch of a bundle is flushed as it is.
         self.min_batch_size = max_batch_size if min_batch_size is None else min_batch_size
         self._cache: Optional[ResponseCache] = None
+        self.grouped = False  # elements are RequestGroups (see for_groups), else single LLMRequests
+        self.second_try: Optional[Callable[[LLMResponse], Optional[LLMRequest]]] = None
 
     # -- hooks for backends --------------------------------------------------------------------------
     def generate(self, requests: list[LLMRequest], model: Any) -> list[LLMResponse]:
         raise NotImplementedError
 
+    def for_groups(self, second_try: Optional[Callable[[LLMResponse], Optional[LLMRequest]]] = None) -> "LLMHandler":
+        """This handler taking RequestGroups instead of single requests: a batch holds whole groups, up to
+        `max_batch_size` requests in all, and each group comes back with its responses, in request order.
+
+        `second_try(response)` may return a new request for an answer that cannot be used (a judgment that
+        does not parse): those are asked once more, together, before the batch returns, and the second
+        answer replaces the first. A backend that raises instead of answering fails its batch's requests
+        with reason `inference_error`; the groups still come back (nothing is dropped)."""
+        grouped = copy.copy(self)
+        grouped.grouped = True
+        grouped.second_try = second_try
+        return grouped
+
     # -- Beam ModelHandler ---------------------------------------------------------------------------
     def batch_elements_kwargs(self) -> dict:
-        return {"min_batch_size": self.min_batch_size, "max_batch_size": self.max_batch_size}
+        kwargs = {"min_batch_size": self.min_batch_size, "max_batch_size": self.max_batch_size}
+        if self.grouped:
+            kwargs["element_size_fn"] = group_weight
+        return kwargs
+
+    def get_num_bytes(self, batch: Sequence[Any]) -> int:
+        # Beam's default pickles the whole batch to measure it; the text is what counts and is cheap to sum
+        requests = [r for g in batch for r in g.requests] if self.grouped else batch
+        return sum(len(str(m.get("content", ""))) for r in requests for m in r.messages)
 
     def get_metrics_namespace(self) -> str:
         return "prefmill.llm"
@@ -59,8 +85,37 @@ class LLMHandler(ModelHandler[LLMRequest, LLMResponse, Any]):
         if self.cache is not None and response.ok and not response.cached:
             self.cache.put(response.request.key, response.to_cache())
 
-    def run_inference(self, batch: Sequence[LLMRequest], model: Any,
-                      inference_args: Optional[dict] = None) -> Iterable[LLMResponse]:
+    def run_inference(self, batch: Sequence[Any], model: Any, inference_args: Optional[dict] = None) -> Iterable[Any]:
+        if not self.grouped:
+            return self._answer(batch, model)
+        requests = [r for group in batch for r in group.requests]
+        try:
+            # one call for the whole batch, so the backend sees every request of every group at once
+            answers = self._answer(requests, model)
+            if self.second_try is not None:
+                answers = self._ask_again(answers, model)
+        except Exception as exc:  # noqa: BLE001  # a whole batch failed: its requests become dead letters
+            Metrics.counter("prefmill.generate", "failed_batches").inc()
+            return [group.failed(f"inference failed: {type(exc).__name__}: {exc}"[:2000], INFERENCE_ERROR)
+                    for group in batch]
+        groups, start = [], 0
+        for group in batch:
+            end = start + len(group.requests)
+            groups.append(RequestGroup(group.owner, group.requests, answers[start:end]))
+            start = end
+        return groups
+
+    def _ask_again(self, answers: list[LLMResponse], model: Any) -> list[LLMResponse]:
+        again = {i: request for i, request in ((i, self.second_try(a)) for i, a in enumerate(answers))
+                 if request is not None}
+        if not again:
+            return answers
+        answers = list(answers)
+        for i, response in zip(again, self._answer(list(again.values()), model)):
+            answers[i] = response
+        return answers
+
+    def _answer(self, batch: Sequence[LLMRequest], model: Any) -> list[LLMResponse]:
         for request in batch:
             if not request.key:
                 request.key = request_key(self.model_id, request.messages, request.params, request.sample_index)

@@ -79,3 +79,29 @@ class LLMResponse:
         return cls(request=request, text=entry.get("text"), finish_reason=entry.get("finish_reason"),
                    prompt_tokens=entry.get("prompt_tokens"), completion_tokens=entry.get("completion_tokens"),
                    latency_s=entry.get("latency_s"), cached=True, attempts=0)
+
+
+INFERENCE_ERROR = "inference_error"  # the reason of requests whose whole batch raised in the backend
+
+
+@dataclass
+class RequestGroup:
+    """Requests that travel through one RunInference step together with what they belong to (`owner`, e.g.
+    a prompt and its candidates), so the answers come back beside it and no join is needed after the LLM
+    step. A handler in group mode (`LLMHandler.for_groups`) fills `responses`, in request order."""
+
+    owner: Any
+    requests: list[LLMRequest]
+    responses: list[LLMResponse] = field(default_factory=list)
+
+    def failed(self, error: str, reason: str) -> "RequestGroup":
+        """This group with every request answered by `error` (its batch raised instead of answering)."""
+        return RequestGroup(self.owner, self.requests,
+                            [LLMResponse(request=r, error=error, attempts=0, extra={"reason": reason})
+                             for r in self.requests])
+
+
+def group_weight(group: RequestGroup) -> int:
+    """A group's share of a RunInference batch: its number of requests (at least 1)."""
+    return max(1, len(group.requests))
+
