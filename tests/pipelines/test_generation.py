@@ -88,6 +88,30 @@ def test_failed_requests_become_dead_letters_per_sample(tmp_path):
     assert summary.stage("pairs").emitted == 8 * 2 and summary.balanced
 
 
+def test_a_backend_that_raises_for_a_batch_loses_no_prompt(tmp_path, monkeypatch):
+    # failure injection: the weak model's engine raises instead of answering. Its requests become
+    # inference_error dead letters; every prompt still goes on with the strong model's candidates.
+    from prefmill.transforms.llm.openai_compat import OpenAICompatibleHandler
+
+    answer = OpenAICompatibleHandler.generate
+
+    def generate(self, requests, model):
+        if self.model_id == "weak-id":
+            raise RuntimeError("CUDA error: an illegal memory access was encountered")
+        return answer(self, requests, model)
+
+    monkeypatch.setattr(OpenAICompatibleHandler, "generate", generate)
+    with FakeLLMServer(answer=strong_weak_answer) as server:
+        config = config_for(write_prompts(tmp_path), tmp_path / "ds", openai_models(server.url))
+        summary = run_config(config, progress=False)
+    assert summary.stage("generate").reasons == {"inference_error": 16}  # 8 prompts x 2 weak samples
+    assert summary.stage("generate").rows_out == 8 and summary.balanced
+    _, rows = run_query(summary.uri, "SELECT DISTINCT error FROM dead_letters WHERE reason = 'inference_error'")
+    assert len(rows) == 1 and "illegal memory access" in rows[0][0]
+    # every prompt reached pair building with its strong candidates only: all correct, so no pair to make
+    assert summary.stage("pairs").rows_in == 8 and summary.stage("pairs").reasons == {"no_failing_candidate": 8}
+
+
 def test_rerun_is_served_from_the_cache_and_no_cache_flag_bypasses_it(tmp_path):
     with FakeLLMServer(answer=strong_weak_answer) as server:
         config = config_for(write_prompts(tmp_path), tmp_path / "ds", openai_models(server.url))

@@ -121,3 +121,22 @@ def test_tiny_transformers_judge_answers_become_dead_letters(tmp_path, tiny_mode
     assert summary.stage("judge").extra["retries"] == 12
     assert summary.stage("judge").reasons == {"unparseable_judgment": 12}
     assert summary.stage("pairs").emitted == 0 and summary.balanced
+
+
+def test_a_retry_request_is_exactly_the_second_attempt_the_judge_would_build():
+    # the retry is derived from the failed request alone (no join with the prompt), and must match what
+    # judge_requests builds for attempt 1, or a re-run would miss the cache
+    from prefmill.transforms.generate import ModelSpec
+    from prefmill.transforms.judge import JudgeConfig, judge_requests, retry_request
+    from prefmill.transforms.parse import field_map_for, parse_row
+
+    pc = parse_row(CHAT[0], field_map_for("native"))
+    spec = ModelSpec(name="j", backend="openai", model="j")
+    for mode in ("listwise", "pointwise", "pairwise"):
+        config = JudgeConfig(enabled=True, mode=mode, models=[spec])
+        first, second = judge_requests(pc, config, spec), judge_requests(pc, config, spec, attempt=1)
+        assert len(first) == len(second) > 0
+        for a, b in zip(first, second):
+            again = retry_request(a)
+            assert (again.messages, again.sample_index, again.tag, again.params) == (
+                b.messages, b.sample_index, b.tag, b.params)

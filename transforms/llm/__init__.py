@@ -3,17 +3,19 @@
 Every backend is a Beam `ModelHandler` (`LLMHandler`) used through RunInference: chat messages in, one
 `LLMResponse` per `LLMRequest` out, in order. A request that still fails after retries comes back as a
 response with `error` set (a dead letter downstream), never as an exception that fails the batch.
+Generation and judging send a prompt's requests as one `RequestGroup` (`LLMHandler.for_groups`): the
+answers come back beside the prompt, so no join follows the LLM step.
 Finished responses are kept in a `ResponseCache`, so a re-run makes no request it already made.
-Heavy backends (torch, transformers, vllm, httpx) are imported inside their handlers, and nothing here
+Heavy backends (torch, transformers, vllm, aiohttp) are imported inside their handlers, and nothing here
 imports RunInference until an LLM stage is built.
 """
 
 from prefmill.transforms.llm.cache import ResponseCache
-from prefmill.transforms.llm.requests import LLMRequest, LLMResponse, SamplingParams, request_key
+from prefmill.transforms.llm.requests import LLMRequest, LLMResponse, RequestGroup, SamplingParams, request_key
 
 
 def __getattr__(name: str):
-    # LLMHandler pulls in Beam's RunInference machinery (and torch, when installed): only on first use
+    # LLMHandler pulls in Beam's RunInference machinery: only on first use
     if name == "LLMHandler":
         from prefmill.transforms.llm.base import LLMHandler
 
@@ -21,4 +23,5 @@ def __getattr__(name: str):
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-__all__ = ["LLMHandler", "LLMRequest", "LLMResponse", "ResponseCache", "SamplingParams", "request_key"]
+__all__ = ["LLMHandler", "LLMRequest", "LLMResponse", "RequestGroup", "ResponseCache", "SamplingParams",
+           "request_key"]

@@ -163,3 +163,62 @@ def test_a_server_ignoring_n_fails_clearly_without_retries():
         out = run(handler(server, samples_per_request=2), _samples(1, 2))
         assert len(server.requests) == 1
     assert all(not r.ok and "samples_per_request: 1" in r.error for r in out)
+
+
+def test_group_mode_answers_whole_groups_in_order_with_their_owner():
+    from prefmill.transforms.llm import RequestGroup
+    from prefmill.transforms.llm.requests import group_weight
+
+    with FakeLLMServer(latency_s=0.0) as server:
+        h = handler(server, max_concurrency=4)
+        grouped = h.for_groups()
+        grouped.model = h.model
+        pool = requests(5)
+        batch = [RequestGroup("first", pool[:3]), RequestGroup("empty", []), RequestGroup("last", pool[3:])]
+        out = run(grouped, batch)
+        assert len(server.requests) == 5
+    assert [g.owner for g in out] == ["first", "empty", "last"]
+    assert [[r.request.prompt_id for r in g.responses] for g in out] == [["p0", "p1", "p2"], [], ["p3", "p4"]]
+    assert all(r.ok for g in out for r in g.responses)
+    # a batch is sized in requests, not groups (an empty group still weighs 1)
+    assert grouped.batch_elements_kwargs()["element_size_fn"] is group_weight
+    assert [group_weight(g) for g in batch] == [3, 1, 2]
+    assert "element_size_fn" not in h.batch_elements_kwargs() and not h.grouped  # the original is unchanged
+
+
+def test_group_mode_asks_again_only_for_unusable_answers_and_keeps_the_second():
+    from prefmill.transforms.llm import RequestGroup
+
+    def answer(body):
+        content = body["messages"][-1]["content"]
+        return "fixed" if content.endswith("(again)") else ("garbled" if "question 1" in content else "fine")
+
+    def second_try(response):
+        if response.text != "garbled":
+            return None
+        r = response.request
+        return LLMRequest(prompt_id=r.prompt_id, model=r.model, params=r.params, sample_index=1,
+                          messages=[{"role": "user", "content": r.messages[-1]["content"] + " (again)"}])
+
+    with FakeLLMServer(answer=answer) as server:
+        h = handler(server)
+        grouped = h.for_groups(second_try)
+        out = run(grouped, [RequestGroup("a", requests(3))])
+        assert len(server.requests) == 3 + 1  # only the garbled one was asked again
+    assert [r.text for r in out[0].responses] == ["fine", "fixed", "fine"]
+    assert out[0].responses[1].request.sample_index == 1
+
+
+def test_group_mode_turns_a_raising_backend_into_failed_answers_not_lost_groups():
+    from prefmill.transforms.llm import RequestGroup
+
+    class Crashing(OpenAICompatibleHandler):  # failure injection: the engine raises for the whole batch
+        def generate(self, batch, model):
+            raise RuntimeError("engine fell over")
+
+    h = Crashing(model_id="m", options=OpenAIOptions(base_url="http://127.0.0.1:9")).for_groups()
+    out = list(h.run_inference([RequestGroup("a", requests(2)), RequestGroup("b", requests(1))], None))
+    assert [g.owner for g in out] == ["a", "b"]
+    responses = [r for g in out for r in g.responses]
+    assert len(responses) == 3 and not any(r.ok for r in responses)
+    assert all(r.extra["reason"] == "inference_error" and "engine fell over" in r.error for r in responses)
