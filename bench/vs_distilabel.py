@@ -4,8 +4,8 @@ The job: N chat prompts; 4 generations per prompt from a policy model; one judge
 rates all 4 (UltraFeedback style); the best and worst rated generation become a DPO pair, written in the
 format TRL's DPOTrainer reads.
 
-- prefmill: `prefmill run` (generate with n=4 in one request, listwise judge, judged pairs), then
-  `prefmill export --format trl-dpo`.
+- prefmill: `prefmill run --export trl-dpo=DIR` (generate with n=4 in one request, listwise judge, judged
+  pairs, then the committed version exported for TRL in the same command).
 - distilabel: LoadDataFromDicts -> TextGeneration(num_generations=4, group_generations=True) ->
   UltraFeedback(aspect="overall-rating") -> FormatTextGenerationDPO, written to Parquet.
 Both talk to one OpenAI-compatible server (tests/llm_server.py, its own process) with a fixed latency per
@@ -87,8 +87,9 @@ def prefmill_config(prompts: Path, out: Path, url: str, concurrency: int) -> dic
             "judge": {"enabled": True, "mode": "listwise", "models": [judge], "domains": ["chat"]},
             "pairs": {"strategies": ["judged"], "judged_rejected": "lowest", "max_pairs_per_prompt": 1,
                       "min_score_gap": 0.0},
-            # two worker threads, each with `concurrency` requests in flight: the same peak as distilabel,
-            # whose generation and judge steps run at once with `concurrency` each
+            # two worker processes, each with at most `concurrency` requests in flight (a worker runs one
+            # LLM batch at a time): the same peak as distilabel, whose generation and judge steps run at
+            # once with `concurrency` each
             "runner": {"direct_num_workers": 2, "direct_running_mode": "multi_processing"}}
 
 
@@ -97,9 +98,8 @@ def run_prefmill(work: Path, prompts: Path, url: str, concurrency: int) -> tuple
     config.write_text(yaml.safe_dump(prefmill_config(prompts, work / "prefmill-ds", url, concurrency)))
     prefmill = str(Path(sys.executable).parent / "prefmill")
     started = time.monotonic()
-    subprocess.run([prefmill, "run", str(config), "--no-progress"], check=True, capture_output=True)
-    subprocess.run([prefmill, "export", str(work / "prefmill-ds"), "--format", "trl-dpo", "--out",
-                    str(work / "prefmill-dpo")], check=True, capture_output=True)
+    subprocess.run([prefmill, "run", str(config), "--no-progress", "--export", f"trl-dpo={work / 'prefmill-dpo'}"],
+                   check=True, capture_output=True)
     seconds = time.monotonic() - started
     import pyarrow.dataset as ds
 

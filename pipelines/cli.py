@@ -68,6 +68,7 @@ def _cmd_run(args: argparse.Namespace, beam_args: list[str]) -> int:
     from prefmill.pipelines.config import load_config
     from prefmill.pipelines.launcher import DryRun, PipelineFailedError, run_config
 
+    exports = _parse_exports(args.export or [])  # checked before the run: a typo must not cost a whole run
     config = load_config(args.config)
     if args.no_cache:
         config.generate.cache.enabled = False
@@ -83,7 +84,28 @@ def _cmd_run(args: argparse.Namespace, beam_args: list[str]) -> int:
         print(f"dry run: {summary.runner} job built with {steps} transforms; nothing was submitted or written")
         return 0
     print(summary.render())
+    if exports:
+        from prefmill.transforms.dataset.export import export
+
+        for fmt, out in exports:  # from the version this run committed, not whatever is latest by now
+            counts = export(summary.uri, fmt, out, version=summary.pairs_version)
+            print(f"exported {fmt}: " + ", ".join(f"{k} {v:,}" for k, v in counts.items()) + f" rows -> {out}")
     return 0
+
+
+def _parse_exports(values: list[str]) -> list[tuple[str, str]]:
+    """`--export trl-dpo=out/dpo` -> [("trl-dpo", "out/dpo")]; unknown formats fail before anything runs."""
+    from prefmill.transforms.dataset.export import FORMATS
+
+    exports = []
+    for value in values:
+        fmt, sep, out = value.partition("=")
+        if not sep or not out:
+            raise PrefmillError(f"--export {value!r}: expected FORMAT=FOLDER, e.g. --export trl-dpo=out/dpo")
+        if fmt not in FORMATS:
+            raise PrefmillError(f"--export {value!r}: unknown format {fmt!r}; use one of {', '.join(FORMATS)}")
+        exports.append((fmt, out))
+    return exports
 
 
 def _cmd_versions(args: argparse.Namespace) -> int:
@@ -218,6 +240,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--input", help="prompts path (overrides input.path in the config)")
     run.add_argument("--no-progress", action="store_true", help="do not print live progress lines")
     run.add_argument("--no-cache", action="store_true", help="ignore the response cache: every LLM request is made")
+    run.add_argument("--export", action="append", metavar="FORMAT=FOLDER",
+                     help="after the commit, export the new version for a trainer (as `prefmill export`); "
+                          "repeatable, e.g. --export trl-dpo=out/dpo")
 
     validate = sub.add_parser("validate", help="check a config without running anything")
     validate.add_argument("config")

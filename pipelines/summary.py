@@ -86,9 +86,10 @@ class RunSummary(BaseModel):
             f"rows in {self.rows_in:,} = rows out {self.rows_out:,} + dead-lettered {self.rows_dead:,} ({verdict})"
         )
         generate = self.stage("generate").extra
-        if generate.get("requests") or generate.get("cache_hits") or generate.get("cache_misses"):
-            lines.append(f"LLM requests {generate.get('requests', 0):,}: cache hits {generate.get('cache_hits', 0):,}, "
-                         f"cache misses {generate.get('cache_misses', 0):,}")
+        hits, misses = generate.get("cache_hits", 0), generate.get("cache_misses", 0)
+        if hits or misses:
+            # every LLM step (generation, self-edits, judges, tagger) counts its cache lookups here
+            lines.append(f"LLM requests {hits + misses:,}: cache hits {hits:,}, cache misses {misses:,}")
         inject = self.stage("inject").extra
         if inject.get("edits_attempted"):
             kinds = ", ".join(f"{k[len('accepted_'):]} {v}" for k, v in sorted(inject.items())

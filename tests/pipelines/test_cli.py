@@ -63,3 +63,21 @@ def test_errors_exit_2_with_a_message(tmp_path, capsys):
     with pytest.raises(SystemExit) as exited:
         main(["validate", str(REPO / "pipelines" / "configs" / "quickstart.yaml"), "--bogus"])
     assert exited.value.code == 2 and "unrecognized arguments: --bogus" in capsys.readouterr().err
+
+
+def test_run_can_export_the_version_it_committed(tmp_path, capsys):
+    import pyarrow.parquet as pq
+
+    config = write_config(tmp_path)
+    # a bad --export fails at once, before anything runs or is written
+    assert main(["run", config, "--no-progress", "--export", "trl-dop=out"]) == 2
+    assert "unknown format 'trl-dop'" in capsys.readouterr().err and not (tmp_path / "ds").exists()
+    assert main(["run", config, "--no-progress", "--export", str(tmp_path / "dpo")]) == 2
+    assert "expected FORMAT=FOLDER" in capsys.readouterr().err
+
+    dpo, rm = tmp_path / "dpo", tmp_path / "rm"
+    assert main(["run", config, "--no-progress", "--export", f"trl-dpo={dpo}", "--export", f"trl-reward={rm}"]) == 0
+    out = capsys.readouterr().out
+    assert f"exported trl-dpo: train 94 rows -> {dpo}" in out and f"exported trl-reward: train 94 rows -> {rm}" in out
+    assert pq.read_table(dpo / "train.parquet").column_names == ["prompt", "chosen", "rejected"]
+    assert pq.read_table(rm / "train.parquet").num_rows == 94
