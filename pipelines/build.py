@@ -50,11 +50,12 @@ def build_pipeline(pipeline: beam.Pipeline, config: PrefmillConfig, ctx: RunCont
         if config.inject.method == "rule":
             verified, inject_dead = apply_stage(verified, "InjectErrors", InjectErrors(config.inject, run_id))
         else:
-            answered = verified | "LLMSelfEdit" >> LLMSelfEdit(config.inject, cache_path)
+            answered = verified | "LLMSelfEdit" >> LLMSelfEdit(config.inject, cache_path,
+                                                               spread=config.generate.mode == "recorded")
             verified, inject_dead = apply_stage(answered, "AttachEdits", AttachEdits(config.inject, run_id))
         stage_dead.append(("inject", inject_dead))
     if config.judge.enabled:
-        # a prompt stream that went through generation or LLM self-edits is already spread over the workers
+        # a prompt stream that went through generation or LLM self-edits was spread over the workers there
         spread = config.generate.mode == "recorded" and not (config.inject.enabled and config.inject.method == "llm")
         judged = verified | "JudgeCandidates" >> JudgeCandidates(config.judge, cache_path, run_id, spread=spread)
         verified, judge_dead = apply_stage(judged["main"], "AttachJudgments", AttachJudgments(config.judge, run_id))

@@ -20,8 +20,8 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from prefmill.schemas import Candidate, PromptCandidates, SelfEdit, Span, stable_id
 from prefmill.transforms.base import METRIC_PREFIX, Reject, Stage
-from prefmill.transforms.generate import ModelSpec, make_handler, run_inference
-from prefmill.transforms.llm.requests import LLMRequest, LLMResponse
+from prefmill.transforms.generate import ModelSpec, answer_groups, make_handler
+from prefmill.transforms.llm.requests import LLMRequest, RequestGroup
 from prefmill.transforms.rise.edit import EditPlan, apply_rule, carry_forward, choose, eligible_types, token_distance
 from prefmill.transforms.rise.steps import NUMBER, Solution, split_steps
 from prefmill.transforms.rise.validate import check_solution, check_step
@@ -224,38 +224,45 @@ def edit_requests(pc: PromptCandidates, config: InjectConfig) -> list[LLMRequest
     return requests
 
 
-def _plan_or_skip(request: LLMRequest):
-    return request.tag["plan"] is not None
+def _edit_group(pc: PromptCandidates, config: InjectConfig) -> RequestGroup:
+    """The prompt's edit requests as one group; candidates with no editable step are discarded up front
+    (they need no LLM call) and travel in the owner with the prompt."""
+    requests, discards = [], []
+    for request in edit_requests(pc, config):
+        if request.tag["plan"] is None:
+            discards.append(Discard(request.tag["candidate_id"], "no_editable_step",
+                                    "no step has an eligible error type"))
+        else:
+            requests.append(request)
+    return RequestGroup((pc, discards), requests)
+
+
+def _outcomes(group: RequestGroup):
+    # The candidates live with the prompt, not in the requests: AttachEdits finishes each edit.
+    pc, discards = group.owner
+    answered = [(r.request.tag["candidate_id"], r.request.tag["plan"], r) for r in group.responses]
+    return pc, discards + answered
 
 
 class LLMSelfEdit(beam.PTransform):
-    """PromptCandidates -> (PromptCandidates, [SelfEdit | Discard]) through RunInference and the cache."""
+    """PromptCandidates -> (PromptCandidates, [SelfEdit | Discard]) through RunInference and the cache.
 
-    def __init__(self, config: InjectConfig, cache_path: Optional[str]) -> None:
+    A prompt and its edit requests go through RunInference as one RequestGroup, so the answers come back
+    beside it (no join)."""
+
+    def __init__(self, config: InjectConfig, cache_path: Optional[str], spread: bool = True) -> None:
         super().__init__()
         self.config = config
         self.cache_path = cache_path
+        self.spread = spread  # False when the input is already spread over the workers (after generation)
 
     def expand(self, prompts):
         config = self.config
-        requests = (prompts | "EditRequests" >> beam.FlatMap(edit_requests, config)
-                    | "SpreadEditRequests" >> beam.Reshuffle())  # over all workers, as for generation
-        planned = requests | "HasPlan" >> beam.Filter(_plan_or_skip)
-        no_plan = (requests | "NoPlan" >> beam.Filter(lambda r: not _plan_or_skip(r))
-                   | "NoPlanDiscard" >> beam.Map(lambda r: (r.prompt_id, Discard(
-                       r.tag["candidate_id"], "no_editable_step", "no step has an eligible error type"))))
-        responses = planned | "SelfEditInference" >> run_inference(make_handler(config.model, self.cache_path))
-        outcomes = responses | "CheckEdits" >> beam.Map(_outcome, config)
-        joined = ({"prompt": prompts | "KeyForEdits" >> beam.Map(lambda pc: (pc.prompt.id, pc)),
-                   "outcome": (outcomes, no_plan) | "AllOutcomes" >> beam.Flatten()}
-                  | "JoinEdits" >> beam.CoGroupByKey())
-        return joined | "PairUp" >> beam.FlatMap(lambda kv: [(pc, list(kv[1]["outcome"])) for pc in kv[1]["prompt"]])
-
-
-def _outcome(response: LLMResponse, config: InjectConfig):
-    # The candidates live with the prompt, not in the request: AttachEdits finishes the edit after the join.
-    request = response.request
-    return request.prompt_id, (request.tag["candidate_id"], request.tag["plan"], response)
+        if self.spread:
+            prompts = prompts | "SpreadPrompts" >> beam.Reshuffle()  # over all workers, as for generation
+        groups = prompts | "EditRequests" >> beam.Map(_edit_group, config)
+        answered = answer_groups(groups, "SelfEditInference", make_handler(config.model, self.cache_path))
+        return answered | "Outcomes" >> beam.Map(_outcomes)
 
 
 class AttachEdits(Stage):
