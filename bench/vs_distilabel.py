@@ -16,8 +16,9 @@ wall clock of each tool's processes, from start to the DPO file on disk.
 distilabel is never a dependency of prefmill: install it in its own environment and point the bench at
 that interpreter:
     python3 -m venv /tmp/distilabel-env && /tmp/distilabel-env/bin/pip install "distilabel[openai]"
-    python bench/vs_distilabel.py --distilabel-python /tmp/distilabel-env/bin/python --n 1000
-Goal (issue 9): prefmill >= 2x distilabel's throughput.
+    python bench/vs_distilabel.py --distilabel-python /tmp/distilabel-env/bin/python --n 1000 4000 16000
+Goal (issue 9): prefmill >= 2x distilabel's throughput. Both tools pay a few seconds to start, so the ratio
+grows with N; several sizes in one call print the curve.
 """
 
 from __future__ import annotations
@@ -120,34 +121,42 @@ def run_distilabel(work: Path, prompts: Path, url: str, concurrency: int, python
     return seconds, json.loads(out.stdout.strip().splitlines()[-1])["with_pair"]
 
 
+def compare(n: int, latency: float, concurrency: int, distilabel_python: str) -> float:
+    """Both tools on n prompts, one after the other, each against a fresh server; returns the ratio."""
+    work = Path(tempfile.mkdtemp(prefix="prefmill-vs-distilabel-"))
+    prompts = write_prompts(work, n)
+    print(f"bench/vs_distilabel.py: {n} prompts x 4 generations + 1 judge call each, "
+          f"{latency * 1000:.0f} ms per request, concurrency {concurrency} per LLM step", flush=True)
+    results = {}
+    for name in ("distilabel", "prefmill"):
+        server = ServerProcess(latency, answers="preference")  # a fresh server: its counts are this tool's
+        try:
+            if name == "distilabel":
+                seconds, rows = run_distilabel(work, prompts, server.url, concurrency, distilabel_python)
+            else:
+                seconds, rows = run_prefmill(work, prompts, server.url, concurrency)
+            stats = server.stats()
+        finally:
+            server.close()
+        results[name] = seconds
+        print(f"{name:<10}: {seconds:7.1f}s  {n / seconds:6.1f} prompts/s  {rows} DPO rows  "
+              f"{len(stats['times'])} requests, at most {stats['max_in_flight']} in flight", flush=True)
+    ratio = results["distilabel"] / results["prefmill"]
+    print(f"prefmill / distilabel throughput = {ratio:.2f} (goal >= 2)", flush=True)
+    return ratio
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--n", type=int, default=1000, help="prompts")
+    parser.add_argument("--n", type=int, nargs="+", default=[1000], help="prompts; several sizes run one by one")
     parser.add_argument("--latency", type=float, default=0.2, help="seconds per request at the server")
     parser.add_argument("--concurrency", type=int, default=32, help="requests in flight per LLM step")
     parser.add_argument("--distilabel-python", default=os.environ.get("DISTILABEL_PYTHON", sys.executable),
                         help="interpreter of an environment with distilabel installed")
     args = parser.parse_args()
-    work = Path(tempfile.mkdtemp(prefix="prefmill-vs-distilabel-"))
-    prompts = write_prompts(work, args.n)
-    print(f"bench/vs_distilabel.py: {args.n} prompts x 4 generations + 1 judge call each, "
-          f"{args.latency * 1000:.0f} ms per request, concurrency {args.concurrency} per LLM step", flush=True)
-    results = {}
-    for name in ("distilabel", "prefmill"):
-        server = ServerProcess(args.latency, answers="preference")  # a fresh server: its counts are this tool's
-        try:
-            if name == "distilabel":
-                seconds, rows = run_distilabel(work, prompts, server.url, args.concurrency, args.distilabel_python)
-            else:
-                seconds, rows = run_prefmill(work, prompts, server.url, args.concurrency)
-            stats = server.stats()
-        finally:
-            server.close()
-        results[name] = seconds
-        print(f"{name:<10}: {seconds:7.1f}s  {args.n / seconds:6.1f} prompts/s  {rows} DPO rows  "
-              f"{len(stats['times'])} requests, at most {stats['max_in_flight']} in flight", flush=True)
-    d_seconds, p_seconds = results["distilabel"], results["prefmill"]
-    print(f"prefmill / distilabel throughput = {d_seconds / p_seconds:.2f} (goal >= 2)")
+    ratios = {n: compare(n, args.latency, args.concurrency, args.distilabel_python) for n in args.n}
+    if len(ratios) > 1:
+        print("ratio by size: " + ", ".join(f"{n:,} prompts {r:.2f}" for n, r in ratios.items()))
 
 
 if __name__ == "__main__":

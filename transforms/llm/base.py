@@ -95,7 +95,6 @@ class LLMHandler(ModelHandler[LLMRequest, LLMResponse, Any]):
             if self.second_try is not None:
                 answers = self._ask_again(answers, model)
         except Exception as exc:  # noqa: BLE001  # a whole batch failed: its requests become dead letters
-            Metrics.counter("prefmill.generate", "failed_batches").inc()
             return [group.failed(f"inference failed: {type(exc).__name__}: {exc}"[:2000], INFERENCE_ERROR)
                     for group in batch]
         groups, start = [], 0
