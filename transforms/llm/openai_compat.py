@@ -9,8 +9,8 @@ Each response is written to the cache as soon as it arrives, so a killed run los
 in flight.
 
 The client is aiohttp, not httpx: measured against the same local server (200 ms per request), httpx 0.28's
-connection pool spends so much CPU per request that 64 requests in flight reach 91 requests/s of an ideal
-320, while aiohttp reaches 303 (bench/http_clients.py).
+connection pool spends so much CPU per request that 64 requests in flight reach 93-142 requests/s of an
+ideal 320 (128 in flight: 54 of 640), while aiohttp reaches 308 (601); see bench/http_clients.py.
 """
 
 from __future__ import annotations
