@@ -39,6 +39,9 @@ def build_pipeline(pipeline: beam.Pipeline, config: PrefmillConfig, ctx: RunCont
     # One response cache for every LLM call of the run (generation, self-edits, judges, tagger); None = off.
     cache = config.generate.cache
     cache_path = (cache.path or ctx.paths.join("_prefmill", "cache")) if cache.enabled else None
+    # Prompts are spread over the workers once, before the first LLM step (GenerateWithModels does it);
+    # with recorded candidates, whichever LLM step comes first does it instead.
+    spread = config.generate.mode == "recorded"
     if config.generate.mode != "recorded":
         sampled = prompts | "GenerateWithModels" >> GenerateWithModels(config.generate, cache_path, run_id)
         prompts = sampled["main"]
@@ -50,13 +53,11 @@ def build_pipeline(pipeline: beam.Pipeline, config: PrefmillConfig, ctx: RunCont
         if config.inject.method == "rule":
             verified, inject_dead = apply_stage(verified, "InjectErrors", InjectErrors(config.inject, run_id))
         else:
-            answered = verified | "LLMSelfEdit" >> LLMSelfEdit(config.inject, cache_path,
-                                                               spread=config.generate.mode == "recorded")
+            answered = verified | "LLMSelfEdit" >> LLMSelfEdit(config.inject, cache_path, spread=spread)
+            spread = False
             verified, inject_dead = apply_stage(answered, "AttachEdits", AttachEdits(config.inject, run_id))
         stage_dead.append(("inject", inject_dead))
     if config.judge.enabled:
-        # a prompt stream that went through generation or LLM self-edits was spread over the workers there
-        spread = config.generate.mode == "recorded" and not (config.inject.enabled and config.inject.method == "llm")
         judged = verified | "JudgeCandidates" >> JudgeCandidates(config.judge, cache_path, run_id, spread=spread)
         verified, judge_dead = apply_stage(judged["main"], "AttachJudgments", AttachJudgments(config.judge, run_id))
         stage_dead += [("judge_llm", judged["dead_letters"]), ("judge", judge_dead)]

@@ -259,7 +259,8 @@ class SecondTry:
         if response.request.tag["attempt"] != 0:
             return None
         try:
-            parse_answer(response, self.config)
+            # kept on the response, so _Parse does not read the same answer a second time
+            response.extra["judgment"] = parse_answer(response, self.config)
             return None
         except JudgeParseError:
             Metrics.counter(METRIC_PREFIX + "judge", "retries").inc()
@@ -281,7 +282,9 @@ class _Parse(beam.DoFn):
             request, tag = response.request, response.request.tag
             Metrics.counter(METRIC_PREFIX + "judge", "judgments").inc()
             try:
-                judged.append((tag, parse_answer(response, self.config)))
+                parsed = response.extra["judgment"] if "judgment" in response.extra else parse_answer(
+                    response, self.config)
+                judged.append((tag, parsed))
             except JudgeParseError as exc:
                 Metrics.counter(METRIC_PREFIX + "judge", "dead_letters").inc()
                 Metrics.counter(METRIC_PREFIX + "judge", "dead_unparseable_judgment").inc()
