@@ -116,6 +116,8 @@ class Verdict(Record):
     verifier: str = ""
     extracted: Optional[str] = None
     expected: Optional[str] = None
+    policy: str = Field("", description="how the verifier was run: its version, extraction policy or sandbox mode")
+    rule: str = Field("", description="the rule that decided, e.g. boxed, answer_phrase, ifeval:strict")
 
 
 class AspectRating(Record):

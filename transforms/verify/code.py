@@ -65,7 +65,12 @@ def _same_output(got: str, expected: str) -> bool:
 
 def verify_code(response: str, tests: Any, *, sandbox: Optional[Sandbox] = None,
                 limits: Optional[SandboxLimits] = None) -> Verdict:
-    """Verdict of a response's program against its tests (see module doc)."""
+    """Verdict of a response's program against its tests (see module doc).
+
+    Only the judge's reports count, and only when its trailer arrived: a run that timed out, crashed or was
+    cut short is never passed. Infrastructure failures (`sandbox_error`) give `passed=None`, so they never
+    become the rejected side of a pair. Tampering with the harness or the channel is `reward_hack`.
+    """
     spec = _as_tests(tests)
     total = len(spec.asserts) + len(spec.stdio)
     if total == 0:
@@ -75,51 +80,103 @@ def verify_code(response: str, tests: Any, *, sandbox: Optional[Sandbox] = None,
         return Verdict(passed=False, score=0.0, reason="no_code", verifier="code",
                        evidence="no Python code found in the response")
     sandbox = sandbox or shared_sandbox()
-    passed = 0
-    failures: list[str] = []
-    statuses: list[str] = []
+    policy = f"sandbox={sandbox.mode}"
+    outcome = _Outcome(total)
 
     if spec.asserts:
-        result = sandbox.run(code, mode="functions", tests=spec.asserts, limits=limits)
-        crashed = result.tests.get(-1)
-        for index, test in enumerate(spec.asserts):
-            entry = result.tests.get(index)
-            if entry and entry.get("ok"):
-                passed += 1
-            else:
-                error = (crashed or entry or {}).get("error") or result.status or "not reached"
-                failures.append(f"test {index + 1} `{test.strip().splitlines()[0][:80]}`: {error}")
-        if crashed and result.status is None:
-            statuses.append("crash")  # the program failed before any test could run
-        _note_status(result, statuses)
+        result = sandbox.run(code, mode="functions", tests=spec.asserts, limits=limits, entry_point=spec.entry_point)
+        outcome.add_functions(result, spec.asserts)
 
     for index, case in enumerate(spec.stdio):
         result = sandbox.run(code, mode="script", stdin=case.input, limits=limits)
-        if result.status is None and _same_output(result.stdout, case.output):
-            passed += 1
-        else:
+        outcome.note(result)
+        if result.status is None and result.complete and _same_output(result.stdout, case.output):
+            outcome.passed += 1
+        elif result.status != "sandbox_error":
             detail = result.status or f"expected {case.output.strip()[:60]!r}, got {result.stdout.strip()[:60]!r}"
             if result.status == "crash" and result.stderr:
                 detail = result.stderr.strip().splitlines()[-1][:200]
-            failures.append(f"stdin case {index + 1}: {detail}")
-        _note_status(result, statuses)
-
-    score = passed / total
-    if "forbidden" in statuses:
-        # A program that tried to escape is never rewarded, even if it caught the refusal and passed.
-        return Verdict(passed=False, score=0.0, reason="forbidden", verifier="code",
-                       evidence=f"the program attempted forbidden operations; {passed} of {total} tests passed")
-    if passed == total:
-        return Verdict(passed=True, score=1.0, reason="correct", verifier="code",
-                       evidence=f"all {total} tests passed")
-    reason = statuses[0] if statuses else "tests_failed"
-    evidence = f"{passed} of {total} tests passed; " + "; ".join(failures[:3])
-    return Verdict(passed=False, score=score, reason=reason, verifier="code", evidence=evidence[:1000])
+            outcome.failures.append(f"stdin case {index + 1}: {detail}")
+    return outcome.verdict(policy)
 
 
-def _note_status(result: SandboxResult, statuses: list[str]) -> None:
-    # Hostile or broken behaviour outranks plain wrong answers in the reason code.
-    if result.status in ("forbidden", "timeout", "memory", "output_limit") and result.status not in statuses:
-        statuses.append(result.status)
-    elif result.status == "crash" and not result.tests and "crash" not in statuses:
-        statuses.append("crash")
+class _Outcome:
+    """Collects one response's runs into a verdict; the order of the checks below is the precedence."""
+
+    def __init__(self, total: int) -> None:
+        self.total = total
+        self.passed = 0
+        self.failures: list[str] = []
+        self.statuses: list[str] = []
+        self.hacks: list[str] = []
+        self.infrastructure: list[str] = []
+        self.unverifiable: list[str] = []
+        self.incomplete = False
+
+    def note(self, result: SandboxResult) -> None:
+        if result.status == "sandbox_error":
+            self.infrastructure.append(result.detail or "sandbox_error")
+            return
+        self.hacks += [f"tampered with the harness ({event})" for event in result.tampered]
+        # Hostile or broken behaviour outranks plain wrong answers in the reason code.
+        if result.status in ("forbidden", "timeout", "memory", "output_limit") and result.status not in self.statuses:
+            self.statuses.append(result.status)
+        elif result.status == "crash" and not result.tests and "crash" not in self.statuses:
+            self.statuses.append("crash")
+
+    def add_functions(self, result: SandboxResult, asserts: list[str]) -> None:
+        self.note(result)
+        if result.status == "sandbox_error":
+            return
+        crashed = result.tests.get(-1)
+        if crashed and crashed.get("protocol"):
+            self.hacks.append(f"broke the harness protocol: {crashed.get('error', '')[:200]}")
+        if crashed and result.status is None and "crash" not in self.statuses:
+            self.statuses.append("crash")  # the program failed (or exited) before any test could run
+        if not result.complete:
+            self.incomplete = True
+            if result.status is None and "crash" not in self.statuses:
+                self.statuses.append("crash")  # the judge's trailer never came
+        for index, test in enumerate(asserts):
+            entry = result.tests.get(index) or {}
+            if entry.get("ok") is True:  # the judge's report (partial credit; `passed` needs the trailer)
+                self.passed += 1
+                continue
+            if entry.get("protocol"):
+                self.hacks.append(f"broke the harness protocol during test {index + 1}: {entry.get('error', '')[:200]}")
+            if entry.get("unverifiable"):
+                custom = [name for name in entry.get("custom") or [] if name in _TRUTH_METHODS]
+                if entry.get("versus_plain", True) and custom:
+                    self.hacks.append(f"test {index + 1}: the program returned an object whose own "
+                                      f"{', '.join(custom)} would decide the comparison")
+                elif not entry.get("versus_plain", True):
+                    self.unverifiable.append(f"test {index + 1}: {entry.get('error', '')[:200]}")
+            error = (crashed or entry).get("error") or result.status or "not reached"
+            self.failures.append(f"test {index + 1} `{test.strip().splitlines()[0][:80]}`: {error}")
+
+    def verdict(self, policy: str) -> Verdict:
+        total, passed = self.total, self.passed
+        score = passed / total
+        if self.hacks:
+            return Verdict(passed=False, score=0.0, reason="reward_hack", verifier="code", policy=policy,
+                           evidence=("reward hack: " + "; ".join(self.hacks[:3]))[:1000])
+        if "forbidden" in self.statuses:
+            # A program that tried to escape is never rewarded, even if it caught the refusal and passed.
+            return Verdict(passed=False, score=0.0, reason="forbidden", verifier="code", policy=policy,
+                           evidence=f"the program attempted forbidden operations; {passed} of {total} tests passed")
+        if self.infrastructure:
+            return Verdict(passed=None, score=0.0, reason="sandbox_error", verifier="code", policy=policy,
+                           evidence=("the sandbox failed, not the program: " + self.infrastructure[0])[:1000])
+        if passed == total and not self.incomplete and not self.statuses:
+            return Verdict(passed=True, score=1.0, reason="correct", verifier="code", policy=policy,
+                           evidence=f"all {total} tests passed")
+        if self.unverifiable and len(self.unverifiable) == total - passed and not self.statuses:
+            return Verdict(passed=None, score=score, reason="unverifiable", verifier="code", policy=policy,
+                           evidence=("only the program's own code could decide: " + "; ".join(self.unverifiable[:3]))[:1000])
+        reason = self.statuses[0] if self.statuses else "tests_failed"
+        evidence = f"{passed} of {total} tests passed; " + "; ".join(self.failures[:3])
+        return Verdict(passed=False, score=score, reason=reason, verifier="code", policy=policy, evidence=evidence[:1000])
+
+
+_TRUTH_METHODS = {"__eq__", "__ne__", "__bool__", "__lt__", "__le__", "__gt__", "__ge__", "__hash__", "__contains__",
+                  "__abs__", "__sub__", "__add__", "__float__", "__int__", "__index__", "__len__"}

@@ -7,6 +7,8 @@ candidates get `passed=None, reason="no_verifier"` and are left to a judge, neve
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 from prefmill.schemas import Candidate, Prompt, PromptCandidates, Verdict
@@ -30,6 +32,9 @@ class VerifyConfig(BaseModel):
     math_timeout_s: float = Field(2.0, gt=0, description="time limit of one symbolic (sympy) comparison")
     code_limits: SandboxLimits = Field(default_factory=SandboxLimits, description="limits of each sandboxed run")
     sandbox_workers: int = Field(0, ge=0, description="sandbox processes per Beam worker; 0 = one per core")
+    sandbox: Literal["bwrap", "unsafe_local"] = Field(
+        "bwrap", description="code sandbox boundary: bubblewrap namespaces (required), or unsafe_local to run "
+        "model code without an OS boundary (marked on every verdict and in the run summary)")
 
 
 def _unverifiable(reason: str, verifier: str, evidence: str) -> Verdict:
@@ -46,7 +51,7 @@ def verify_candidate(prompt: Prompt, candidate: Candidate, config: VerifyConfig)
     if prompt.domain == "code":
         if reference is None or reference.tests is None:
             return _unverifiable("no_reference", "code", "code prompt without tests")
-        sandbox = shared_sandbox(config.sandbox_workers or None)
+        sandbox = shared_sandbox(config.sandbox_workers or None, config.sandbox)
         return verify_code(candidate.text, reference.tests, sandbox=sandbox, limits=config.code_limits)
     if prompt.domain == "instruction":
         if reference is None or not reference.constraints:

@@ -1,0 +1,384 @@
+"""The two sides of a test run: the program (untrusted) and the judge (trusted), in separate processes.
+
+The program's process loads the solution and then only answers requests: call this function, get this
+attribute, iterate this object. It never sees a test, an expected value or the judge's report channel.
+The judge's process runs the tests against stand-ins (`Remote`) of the program's functions and classes;
+each call crosses to the program and its result comes back as plain data (see `wire.py`), so every
+comparison, `assert` and exception check runs in the judge's own interpreter, untouched by the program.
+The judge reports each test on a channel only it holds and ends with the run's secret (a trailer the
+zygote checks), so a report can be neither forged nor cut short without the zygote noticing.
+
+Comparing, hashing or testing the truth of an object of the program's own class would let the program
+decide the outcome (`__eq__` that always answers True); such a test is `unverifiable`, never passed.
+"""
+
+import builtins
+import importlib
+import os
+import sys
+import traceback
+import types
+
+from wire import DataValue, Handle, WireError, decode, encode, recv, send
+
+EXIT_MEMORY = 85
+# Audit events that are attempts to reach past the program (the OS boundary refuses them anyway).
+_FORBIDDEN_PREFIXES = ("socket.", "subprocess.", "os.exec", "os.posix_spawn", "os.spawn", "os.fork",
+                       "os.forkpty", "os.kill", "os.killpg", "os.system", "os.setuid", "os.setgid", "ctypes.",
+                       "pty.", "os.startfile", "_posixsubprocess", "os.pidfd", "mmap.", "signal.pthread_kill")
+# ... and events that only serve to find or tamper with the harness (the audit hook included).
+_TAMPER_EVENTS = {"gc.get_objects", "gc.get_referrers", "gc.get_referents", "sys._current_frames"}
+_PATH_EVENTS = {"os.remove", "os.rename", "os.rmdir", "os.mkdir", "os.chmod", "os.chown", "os.link", "os.symlink",
+                "os.truncate", "os.utime", "shutil.rmtree", "shutil.copyfile", "shutil.move", "os.chflags",
+                "os.lchown", "os.setxattr", "os.removexattr", "os.chdir"}
+_BLOCKED_MODULES = {"ctypes", "_ctypes"}  # subprocess and pty import fine (mock needs them); their calls are refused
+
+
+def install_tripwire(trip_fd, workdir="/work"):
+    """An audit hook that refuses and records escape attempts on `trip_fd` at once (so an `os._exit`
+    right after a caught refusal still leaves the record). A tripwire, not the boundary: a program can
+    switch it off (PEP 578 says as much), and the namespaces, rlimits and seccomp filter still hold."""
+    write, normpath, join, fsdecode = os.write, os.path.normpath, os.path.join, os.fsdecode
+
+    def absolute(path):
+        try:
+            text = fsdecode(path)
+        except (TypeError, ValueError):
+            return None
+        return normpath(join(workdir, text)) if not text.startswith("/") else normpath(text)
+
+    def inside(path):
+        target = absolute(path)
+        return target is not None and (target == workdir or target.startswith(workdir + "/"))
+
+    recorded = set()
+
+    def refuse(kind, event, detail=""):
+        line = f"{kind} {event} {detail}"[:300].replace("\n", " ")
+        if line not in recorded and len(recorded) < 50:  # each attempt once: a loop of them is one record
+            recorded.add(line)
+            try:
+                write(trip_fd, line.encode() + b"\n")
+            except OSError:
+                pass
+        raise PermissionError(f"prefmill sandbox: {event} is not allowed {detail}".rstrip())
+
+    def hook(event, args):
+        if event.startswith(_FORBIDDEN_PREFIXES):
+            refuse("forbidden", event)
+        if event in _TAMPER_EVENTS:
+            refuse("tamper", event)
+        if event == "import" and args and str(args[0]).split(".")[0] in _BLOCKED_MODULES:
+            refuse("forbidden", event, str(args[0]))
+        if event == "open" and args:
+            path, mode, flags = (list(args) + [None, None])[:3]
+            if isinstance(path, int) or path is None:
+                return
+            writing = (isinstance(mode, str) and any(c in mode for c in "wax+")) or (
+                isinstance(flags, int) and flags & (os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC))
+            target = absolute(path) or ""
+            if target.startswith(("/proc", "/sys")):
+                refuse("forbidden", "open", target)
+            if writing and not inside(path):
+                refuse("forbidden", "open for writing outside the working directory", target)
+        if event in _PATH_EVENTS and args:
+            for path in args[:2]:
+                if isinstance(path, (str, bytes)) and not inside(path):
+                    refuse("forbidden", event, str(path))
+
+    sys.addaudithook(hook)
+
+
+def describe(exc):
+    return "".join(traceback.format_exception_only(type(exc), exc)).strip()[-500:] or type(exc).__name__
+
+
+# ---- the program's side -------------------------------------------------------------------------
+
+def run_script(solution):
+    """Script mode: the solution is `__main__`, reading stdin and writing stdout. Returns an exit code."""
+    try:
+        exec(compile(solution, "solution.py", "exec"), {"__name__": "__main__", "__builtins__": builtins})
+        code = 0
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    except MemoryError:
+        code = EXIT_MEMORY
+    except BaseException as exc:
+        sys.stderr.write(describe(exc) + "\n")
+        code = 1
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            pass
+    return code
+
+
+def serve(solution, requests_fd, replies_fd):
+    """Functions mode, the program's side: load the solution, publish its names, answer requests."""
+    handles = []
+    namespace = {"__name__": "solution", "__builtins__": builtins}
+    try:
+        exec(compile(solution, "solution.py", "exec"), namespace)
+    except MemoryError:
+        return EXIT_MEMORY
+    except BaseException as exc:  # SystemExit included: a solution that exits while loading has failed
+        send(replies_fd, {"load_error": describe(exc)})
+        return 0
+    names = {}
+    for name, value in list(namespace.items()):
+        if name.startswith("__"):
+            continue
+        if isinstance(value, types.ModuleType):
+            names[name] = ["mod", str(value.__name__)]
+            continue
+        try:
+            names[name] = encode(value, handles)
+        except (ValueError, RecursionError):
+            continue
+    send(replies_fd, {"names": names})
+    while True:
+        try:
+            request = recv(requests_fd)
+        except EOFError:
+            return 0
+        send(replies_fd, _answer(request, handles))
+
+
+def _answer(request, handles):
+    reply = {"id": request.get("id")}
+    try:
+        target = handles[int(request["h"])]
+        op = request["op"]
+        args = [decode(a, refs=handles) for a in request.get("a", [])]
+        kwargs = {str(k): decode(v, refs=handles) for k, v in request.get("k", {}).items()}
+        if op == "call":
+            result = target(*args, **kwargs)
+        elif op == "getattr":
+            result = getattr(target, str(request["n"]))
+        elif op == "setattr":
+            result = setattr(target, str(request["n"]), args[0])
+        elif op == "iter":
+            result = iter(target)
+        elif op == "next":
+            result = next(target)
+        elif op == "len":
+            result = len(target)
+        elif op == "getitem":
+            result = target[args[0]]
+        else:
+            raise ValueError(f"unknown request {op!r}")
+        reply["v"] = encode(result, handles)
+    except (SystemExit, KeyboardInterrupt):
+        raise
+    except MemoryError:
+        raise
+    except BaseException as exc:
+        reply["raise"] = [type(exc).__name__, describe(exc)]
+    return reply
+
+
+# ---- the judge's side ---------------------------------------------------------------------------
+
+class Unverifiable(Exception):
+    """The test asked something only the program's own code could answer (equality of its objects)."""
+
+    def __init__(self, message, custom=(), versus_plain=True):
+        super().__init__(message)
+        self.custom = list(custom)
+        self.versus_plain = versus_plain  # False when both sides were the program's objects
+
+
+class ProgramGone(Exception):
+    """The program's process exited, was killed, or broke the channel during a call."""
+
+
+class RemoteError(Exception):
+    """An exception of the program's own class, raised during a call."""
+
+
+def _refuse(operation):
+    def method(self, *args):
+        custom = object.__getattribute__(self, "_custom")
+        kind = object.__getattribute__(self, "_type")
+        versus_plain = not (args and type(args[0]) in (Remote, DataValue))
+        raise Unverifiable(f"the test applied {operation} to a {kind} object of the program's; only plain "
+                           f"values are compared", custom, versus_plain)
+    return method
+
+
+class Remote:
+    """The judge's stand-in for one of the program's objects (a function, class, instance, iterator)."""
+
+    __slots__ = ("_channel", "_id", "_type", "_custom")
+
+    def __init__(self, channel, handle):
+        object.__setattr__(self, "_channel", channel)
+        object.__setattr__(self, "_id", handle.id)
+        object.__setattr__(self, "_type", handle.type_name)
+        object.__setattr__(self, "_custom", handle.custom)
+
+    def _ask(self, op, args=(), kwargs=None, **extra):
+        return object.__getattribute__(self, "_channel").request(
+            op, object.__getattribute__(self, "_id"), args, kwargs or {}, **extra)
+
+    def __call__(self, *args, **kwargs):
+        return self._ask("call", args, kwargs)
+
+    def __getattr__(self, name):
+        if name.startswith("__") and name.endswith("__"):
+            raise AttributeError(name)
+        return self._ask("getattr", n=name)
+
+    def __setattr__(self, name, value):
+        self._ask("setattr", (value,), n=name)
+
+    def __iter__(self):
+        return self._ask("iter")
+
+    def __next__(self):
+        return self._ask("next")
+
+    def __len__(self):
+        size = self._ask("len")
+        if type(size) is not int:
+            raise Unverifiable("len() of the program's object is not an int")
+        return size
+
+    def __getitem__(self, key):
+        return self._ask("getitem", (key,))
+
+    def __repr__(self):
+        return f"<{object.__getattribute__(self, '_type')} of the program's>"
+
+    __eq__ = _refuse("==")
+    __ne__ = _refuse("!=")
+    __lt__ = _refuse("<")
+    __le__ = _refuse("<=")
+    __gt__ = _refuse(">")
+    __ge__ = _refuse(">=")
+    __bool__ = _refuse("truth testing")
+    __hash__ = _refuse("hash()")
+    __contains__ = _refuse("`in`")
+    __add__ = __radd__ = __sub__ = __rsub__ = __mul__ = __rmul__ = _refuse("arithmetic")
+    __truediv__ = __floordiv__ = __mod__ = __pow__ = __abs__ = __neg__ = _refuse("arithmetic")
+    __float__ = __int__ = __index__ = __round__ = _refuse("a numeric conversion")
+
+
+def _exception_type(name):
+    found = getattr(builtins, name, None)
+    if isinstance(found, type) and issubclass(found, Exception) and found.__module__ == "builtins":
+        return found
+    return type(str(name)[:100] or "RemoteError", (RemoteError,), {})
+
+
+class Channel:
+    """The judge's end of the request/reply channel to the program."""
+
+    def __init__(self, requests_fd, replies_fd):
+        self.requests_fd, self.replies_fd = requests_fd, replies_fd
+        self.next_id = 0
+        self.gone = None
+
+    def wrap(self, handle):
+        return Remote(self, handle)
+
+    def _ref(self, value):
+        if type(value) is Remote:
+            return object.__getattribute__(value, "_id")
+        if type(value) is DataValue and type(value.remote) is Remote:
+            return object.__getattribute__(value.remote, "_id")
+        raise Unverifiable(f"a test passed a {type(value).__name__} to the program; only plain values cross")
+
+    def hello(self):
+        try:
+            return recv(self.replies_fd)
+        except (EOFError, WireError, OSError) as exc:
+            raise ProgramGone(f"the program did not load: {exc}") from None
+
+    def request(self, op, handle_id, args, kwargs, **extra):
+        if self.gone:
+            raise ProgramGone(self.gone)
+        self.next_id += 1
+        message = {"id": self.next_id, "op": op, "h": handle_id, **extra}
+        try:
+            message["a"] = [encode(a, [], ref=self._ref) for a in args]
+            message["k"] = {str(k): encode(v, [], ref=self._ref) for k, v in kwargs.items()}
+        except (ValueError, RecursionError) as exc:
+            raise Unverifiable(f"an argument cannot be sent to the program: {exc}") from None
+        try:
+            send(self.requests_fd, message)
+            reply = recv(self.replies_fd)
+            if type(reply) is not dict or reply.get("id") != self.next_id:
+                raise WireError("a reply that does not answer the request (something else wrote to the channel)")
+            if "raise" in reply:
+                name, text = (list(reply["raise"]) + ["", ""])[:2]
+                raise _exception_type(str(name))(str(text)[:500])
+            return decode(reply["v"], self.wrap)
+        except (EOFError, OSError) as exc:
+            self.gone = f"the program exited or was killed during a call ({exc})"
+        except WireError as exc:
+            self.gone = f"protocol violation: {exc}"
+        raise ProgramGone(self.gone)
+
+
+def judge(tests, entry_point, requests_fd, replies_fd, report, nonce):
+    """Run every test against the program; `report(dict)` per test, then the trailer with `nonce`."""
+    sys.set_int_max_str_digits(0)
+    channel = Channel(requests_fd, replies_fd)
+    try:
+        hello = channel.hello()
+    except ProgramGone as exc:
+        report({"test": -1, "ok": False, "error": str(exc), "gone": True})
+        report({"done": nonce})
+        return 0
+    if "load_error" in hello or not isinstance(hello.get("names"), dict):
+        report({"test": -1, "ok": False, "error": str(hello.get("load_error", "bad hello"))[:500]})
+        report({"done": nonce})
+        return 0
+    namespace = {"__name__": "__main__", "__builtins__": builtins}
+    module = types.ModuleType("solution")
+    for name, node in hello["names"].items():
+        try:
+            if type(node) is list and node[:1] == ["mod"]:
+                top = str(node[1]).split(".")[0]
+                value = importlib.import_module(str(node[1])) if top in sys.stdlib_module_names else None
+            else:
+                value = decode(node, channel.wrap)
+        except (WireError, ImportError, IndexError):
+            report({"test": -1, "ok": False, "error": f"the program published a bad name {name!r}",
+                    "protocol": True})
+            report({"done": nonce})
+            return 0
+        if value is not None:
+            namespace[str(name)] = value
+            setattr(module, str(name), value)
+    sys.modules["solution"] = module
+    for index, test in enumerate(tests):
+        report(_run_test(index, test, namespace, entry_point, channel))
+    report({"done": nonce})
+    return 0
+
+
+def _run_test(index, test, namespace, entry_point, channel):
+    before = set(namespace)
+    try:
+        exec(compile(test, f"test_{index}.py", "exec"), namespace)
+        added = sorted(name for name in namespace if name not in before)
+        for name in added:
+            if name.startswith("test_") and callable(namespace[name]):
+                namespace[name]()
+        if "check" in added and entry_point and callable(namespace["check"]):
+            namespace["check"](namespace[entry_point])  # HumanEval: check(candidate)
+        return {"test": index, "ok": True}
+    except Unverifiable as exc:
+        return {"test": index, "ok": False, "error": str(exc), "unverifiable": True, "custom": exc.custom,
+                "versus_plain": exc.versus_plain}
+    except ProgramGone as exc:
+        return {"test": index, "ok": False, "error": str(exc), "gone": True,
+                "protocol": str(exc).startswith("protocol violation")}
+    except MemoryError:
+        return {"test": index, "ok": False, "error": "MemoryError in the judge"}
+    except BaseException as exc:  # an assertion failed, or the program raised: the test failed
+        return {"test": index, "ok": False, "error": describe(exc)}

@@ -1,0 +1,380 @@
+"""The sandbox worker ("zygote"): a warm, stdlib-only interpreter that runs untrusted programs.
+
+`prefmill.transforms.verify.sandbox` starts it inside a bubblewrap container: no network (its own empty
+network namespace), its own PID, IPC and UTS namespaces, an empty environment, and a file system that is
+only a read-only view of /usr and the interpreter's standard library, with fresh tmpfs elsewhere. When
+the pipeline runs as root, bubblewrap keeps only CAP_SETUID/CAP_SETGID for the zygote, which switches
+each program to an unused uid. It reads one JSON job per line on stdin and answers one JSON line.
+
+Per job (see isolate.py): each process it starts gets its own user, mount, PID and IPC namespace, fresh
+tmpfs on /tmp, /work and /dev/shm, an empty /proc, no capabilities, no_new_privs, a seccomp filter and
+rlimits. A functions-mode job runs in two such processes: the program (started *before* the job is read,
+so its memory never held the tests) and the judge (see harness.py). Every wait has a deadline; at the
+deadline the program's PID namespace is killed whole.
+"""
+
+import json
+import os
+import resource
+import select
+import signal
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # -I leaves the script's folder out
+
+import harness  # noqa: E402
+import isolate  # noqa: E402
+
+EXIT_MEMORY = harness.EXIT_MEMORY
+# Imported once here so every program has them without touching the file system (and faster).
+PRELOAD = ("array", "bisect", "collections", "copy", "dataclasses", "datetime", "decimal", "fractions",
+           "functools", "heapq", "itertools", "math", "operator", "random", "re", "statistics", "string",
+           "textwrap", "typing", "unicodedata", "enum", "abc", "numbers", "cmath", "struct", "hashlib",
+           "json", "threading", "traceback", "types", "importlib", "builtins", "io")
+
+
+PROBE_LIMITS = {"wall_s": 20.0, "cpu_s": 5.0, "memory_mb": 256, "output_bytes": 4096, "file_bytes": 0,
+                "processes": 4}
+
+
+class Settings:
+    uid = None  # the uid programs run as (root mode), else None: the caller's own
+    namespaces = True  # False only in unsafe_local mode where the kernel refuses user namespaces
+
+
+def _rlimits(limits, *, judge=False):
+    cpu = max(1, int(limits["cpu_s"]))
+    memory = int(limits["memory_mb"]) * 1024 * 1024 * (2 if judge else 1)
+    settings = [
+        (resource.RLIMIT_CPU, (cpu, cpu + 1)),
+        (resource.RLIMIT_AS, (memory, memory)),
+        (resource.RLIMIT_FSIZE, (int(limits["file_bytes"]),) * 2),
+        (resource.RLIMIT_NOFILE, (64, 64)),
+        (resource.RLIMIT_CORE, (0, 0)),
+        # Counted per user namespace (Linux >= 5.14): threads and processes of this program only.
+        (resource.RLIMIT_NPROC, (int(limits.get("processes", 32)),) * 2),
+    ]
+    for which, value in settings:
+        resource.setrlimit(which, value)
+
+
+def _read_frame(fd):
+    return harness.recv(fd)
+
+
+class Program:
+    """A pre-started program process, waiting for its solution on a private pipe."""
+
+    def __init__(self):
+        self.pipes = {name: os.pipe() for name in ("job", "stdin", "stdout", "stderr", "trip", "req", "rep")}
+        p = self.pipes
+        fds = {0: p["stdin"][0], 1: p["stdout"][1], 2: p["stderr"][1], 3: p["job"][0], 4: p["trip"][1],
+               5: p["req"][0], 6: p["rep"][1]}
+        self.keeper, self.status_fd = isolate.spawn(self._main, fds, uid=Settings.uid,
+                                                    tmpfs_bytes=64 << 20, namespaces=Settings.namespaces)
+        for fd in fds.values():
+            os.close(fd)
+
+    @staticmethod
+    def _main():
+        job = harness.recv(3)
+        os.close(3)
+        _rlimits(job["limits"])
+        harness.install_tripwire(4)
+        sys.stdin = open(0, "r", encoding="utf-8", errors="replace", closefd=False)
+        sys.stdout = open(1, "w", encoding="utf-8", errors="replace", closefd=False)
+        sys.stderr = open(2, "w", encoding="utf-8", errors="replace", closefd=False)
+        try:
+            if job["mode"] == "script":
+                os.close(5)
+                os.close(6)
+                return harness.run_script(job["solution"])
+            os.close(0)
+            code = harness.serve(job["solution"], 5, 6)
+        except MemoryError:
+            return EXIT_MEMORY
+        for stream in (sys.stdout, sys.stderr):
+            try:
+                stream.flush()
+            except (OSError, ValueError):
+                pass
+        return code
+
+
+def _judge_process(job, req_w, rep_r, nonce):
+    report_r, report_w = os.pipe()
+    null = os.open("/dev/null", os.O_WRONLY)
+
+    def main():
+        _rlimits(job["limits"], judge=True)
+
+        def report(entry):
+            harness.send(5, entry)
+
+        return harness.judge(job["tests"], job.get("entry_point"), 3, 4, report, nonce)
+
+    keeper, status_fd = isolate.spawn(main, {1: null, 2: null, 3: req_w, 4: rep_r, 5: report_w},
+                                      uid=Settings.uid, tmpfs_bytes=16 << 20, namespaces=Settings.namespaces)
+    for fd in (null, report_w):
+        os.close(fd)
+    return keeper, status_fd, report_r
+
+
+class Watch:
+    """The pipes of one job, read to EOF under one output cap."""
+
+    def __init__(self, cap):
+        self.cap = cap
+        self.buffers, self.open = {}, {}
+
+    def add(self, name, fd, limit=None):
+        self.buffers[name] = bytearray()
+        self.open[fd] = (name, limit or self.cap)
+
+    def is_open(self, name):
+        return any(entry[0] == name for entry in self.open.values())
+
+    def read(self, fd):
+        """Read what is ready on `fd`; 'output_limit' when a buffer passed its cap, else None."""
+        name, limit = self.open[fd]
+        chunk = os.read(fd, 65536)
+        if not chunk:
+            del self.open[fd]
+            os.close(fd)
+            return None
+        if name == "trip":  # the tripwire's records are evidence, kept up to the cap, never a limit hit
+            self.buffers[name].extend(chunk[: max(0, limit - len(self.buffers[name]))])
+            return None
+        self.buffers[name].extend(chunk)
+        return "output_limit" if len(self.buffers[name]) > limit else None
+
+    def drain(self):
+        """After the kill: take what is already in the pipes, without waiting."""
+        for fd in list(self.open):
+            name, limit = self.open[fd]
+            while fd in self.open and len(self.buffers[name]) <= limit:
+                ready, _, _ = select.select([fd], [], [], 0)
+                if not ready:
+                    break
+                self.read(fd)
+
+    def close(self):
+        for fd in self.open:
+            os.close(fd)
+        self.open.clear()
+
+
+class Keeper:
+    """The status pipe of one isolated process: its pid (as the zygote sees it) and its wait status."""
+
+    def __init__(self, keeper_pid, status_fd):
+        self.keeper_pid, self.fd = keeper_pid, status_fd
+        self.text = b""
+        self.closed = False
+
+    @property
+    def program_pid(self):
+        for line in self.text.decode(errors="replace").splitlines():
+            if line.startswith("pid "):
+                return int(line.split()[1])
+        return None
+
+    @property
+    def wait_status(self):
+        for line in self.text.decode(errors="replace").splitlines():
+            if line.startswith("status "):
+                return int(line.split()[1])
+        return None
+
+    @property
+    def setup_error(self):
+        for line in self.text.decode(errors="replace").splitlines():
+            if line.startswith("setup "):
+                return line[6:]
+        return None
+
+    def finished(self):
+        return self.wait_status is not None or self.setup_error is not None or self.closed
+
+    def read(self, timeout=0.0):
+        if self.closed:
+            return
+        ready, _, _ = select.select([self.fd], [], [], max(timeout, 0))
+        if ready:
+            chunk = os.read(self.fd, 4096)
+            if chunk:
+                self.text += chunk
+            else:
+                self.closed = True
+
+    def kill(self):
+        # The program's pid only while it has not been reported dead (after that it could be reused);
+        # the keeper is our child and unreaped, so its pid is still its own.
+        program = self.program_pid if self.wait_status is None else None
+        for pid in (program, self.keeper_pid):
+            if pid:
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+
+    def reap(self):
+        """Kill whatever is left and collect the keeper; never blocks past a short grace period."""
+        self.kill()
+        deadline = time.monotonic() + 2.0
+        while not self.closed and time.monotonic() < deadline:
+            self.read(0.05)
+        os.close(self.fd)
+        try:
+            os.waitpid(self.keeper_pid, 0)
+        except ChildProcessError:
+            pass
+
+    def exit_code(self):
+        status = self.wait_status
+        return None if status is None else os.waitstatus_to_exitcode(status)
+
+
+def run_job(job, program):
+    limits = job["limits"]
+    started = time.monotonic()
+    deadline = started + float(limits["wall_s"])
+    cap = int(limits["output_bytes"])
+    p = program.pipes
+    keeper = Keeper(program.keeper, program.status_fd)
+    watch = Watch(cap)
+    watch.add("stdout", p["stdout"][0])
+    watch.add("stderr", p["stderr"][0])
+    watch.add("trip", p["trip"][0], limit=16384)
+    extra = []
+    judge = None
+    try:
+        harness.send(p["job"][1], {"mode": job["mode"], "solution": job["solution"], "limits": limits})
+    except OSError:
+        pass  # the program's process is gone: its status says why
+    os.close(p["job"][1])
+    if job["mode"] == "script":
+        os.close(p["req"][1])
+        os.close(p["rep"][0])
+        try:
+            os.write(p["stdin"][1], job.get("stdin", "").encode()[: 8 << 20])
+        except OSError:
+            pass
+        os.close(p["stdin"][1])
+        done = lambda: keeper.finished() and not (watch.is_open("stdout") or watch.is_open("stderr"))  # noqa: E731
+    else:
+        os.close(p["stdin"][1])
+        nonce = os.urandom(16).hex()  # made after the program's process was forked: it never holds it
+        judge_keeper, judge_status, report_r = _judge_process(job, p["req"][1], p["rep"][0], nonce)
+        os.close(p["req"][1])
+        os.close(p["rep"][0])
+        judge = Keeper(judge_keeper, judge_status)
+        extra.append(judge)
+        watch.add("report", report_r, limit=4 * cap + 65536)
+        done = lambda: judge.finished() and not watch.is_open("report")  # noqa: E731
+    status = None
+    keepers = [keeper, *extra]
+    while not done():
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            status = "timeout"
+            break
+        waiting = list(watch.open) + [k.fd for k in keepers if not k.closed]
+        if not waiting:
+            break
+        ready, _, _ = select.select(waiting, [], [], min(remaining, 0.5))
+        for k in keepers:
+            if k.fd in ready:
+                k.read(0)
+        for fd in ready:
+            if fd in watch.open:
+                status = watch.read(fd)
+                if status:
+                    break
+        if status:
+            break
+    # The program is done with when the judge is: kill it (and its namespace) in every case.
+    program_done = keeper.finished()
+    for k in keepers:
+        k.reap()
+    watch.drain()
+    watch.close()
+    elapsed = time.monotonic() - started
+    report = _frames(bytes(watch.buffers.get("report", b"")))
+    if judge is not None:
+        complete = {"done": nonce} in report and status is None
+    else:
+        complete = status is None and program_done and not keeper.setup_error
+    return {
+        "complete": complete, "keeper_text": keeper.text.decode(errors="replace"),
+        "status": status,
+        "exit_code": keeper.exit_code() if program_done else None,
+        "setup_error": keeper.setup_error or (judge.setup_error if judge else None),
+        "judge_exit": judge.exit_code() if judge else None,
+        "stdout": bytes(watch.buffers["stdout"][:cap]).decode("utf-8", "replace"),
+        "stderr": bytes(watch.buffers["stderr"][-cap:]).decode("utf-8", "replace"),
+        "report": [entry for entry in report if "done" not in entry],
+        "trip": bytes(watch.buffers["trip"]).decode("utf-8", "replace").splitlines()[:50],
+        "seconds": elapsed,
+    }
+
+
+def _frames(data):
+    entries, offset = [], 0
+    while offset + 4 <= len(data):
+        size = int.from_bytes(data[offset:offset + 4], "big")
+        body = data[offset + 4: offset + 4 + size]
+        if len(body) < size:
+            break
+        try:
+            entries.append(json.loads(body))
+        except ValueError:
+            break
+        offset += 4 + size
+    return entries
+
+
+def main():
+    sys.set_int_max_str_digits(0)
+    args = json.loads(sys.argv[1]) if len(sys.argv) > 1 else {}
+    Settings.uid = args.get("uid") if os.geteuid() == 0 else None
+    Settings.namespaces = bool(args.get("namespaces", True))
+    for name in PRELOAD:
+        __import__(name)
+    signal.signal(signal.SIGPIPE, signal.SIG_IGN)
+    # A first program proves the per-process isolation works before the worker says hello.
+    probe = run_job({"mode": "script", "solution": "print('ready')", "limits": PROBE_LIMITS}, Program())
+    if probe.get("stdout") != "ready\n":
+        sys.stderr.write(f"the per-program isolation does not work here: {probe.get('setup_error') or probe}\n")
+        sys.exit(3)
+    program = Program()
+    layers = list(args.get("layers", []))
+    layers += ["user_pid_mount_namespaces_per_program" if Settings.namespaces else "no_namespaces_per_program",
+               "rlimits", "seccomp" if harness_seccomp_supported() else "no_seccomp", "tripwire", "empty_env",
+               "separate_judge_process"]
+    if Settings.uid is not None:
+        layers.append("separate_uid")
+    out = sys.stdout
+    out.write(json.dumps({"hello": True, "isolation": layers, "pid": os.getpid()}) + "\n")
+    out.flush()
+    for line in sys.stdin:
+        try:
+            job = json.loads(line)
+            result = run_job(job, program)
+        except (ValueError, KeyError, OSError) as exc:
+            result = {"status": "sandbox_error", "exit_code": None, "stdout": "", "stderr": repr(exc)[:500],
+                      "report": [], "trip": [], "seconds": 0.0}
+        out.write(json.dumps(result) + "\n")
+        out.flush()
+        program = Program()
+
+
+def harness_seccomp_supported():
+    import seccomp
+
+    return seccomp.supported()
+
+
+if __name__ == "__main__":
+    main()
