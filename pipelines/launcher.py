@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import secrets
 import signal
 import time
@@ -155,6 +156,23 @@ def _routing_record(config: PrefmillConfig) -> Optional[dict]:
     return record
 
 
+def check_code_sandbox(config: PrefmillConfig) -> None:
+    """Refuse to start when code verification is on but no sandbox boundary can be set up here (exit 2,
+    naming what to install), before Beam starts and long before a worker would meet the first program."""
+    if not config.verify.enabled:
+        return
+    from prefmill.transforms.verify.sandbox import Sandbox
+
+    box = Sandbox(workers=1, isolation=config.verify.sandbox)
+    try:
+        box.check()
+    finally:
+        box.close()
+    if config.verify.sandbox == "unsafe_local":
+        print("warning: verify.sandbox is unsafe_local: model-generated code runs without an operating-system "
+              "boundary; every code verdict is marked sandbox=unsafe_local", file=sys.stderr)
+
+
 def run_config(config: PrefmillConfig, *, output: Optional[str] = None, beam_args: Optional[list[str]] = None,
                progress: bool = True) -> Union[RunSummary, DryRun]:
     """Run one config and commit its dataset version; returns the run summary (or the built job, dry runs)."""
@@ -167,6 +185,8 @@ def run_config(config: PrefmillConfig, *, output: Optional[str] = None, beam_arg
 
     ctx = RunContext(run_id=new_run_id(), config_hash=config.data_hash(), paths=paths)
     build_pipeline(pipeline, config, ctx)
+    if not dry_run and runner_label.startswith("FnApiRunner"):
+        check_code_sandbox(config)
     if dry_run:
         return DryRun(runner=runner_label, run_id=ctx.run_id, job=getattr(pipeline.run(), "job", None))
 
@@ -193,6 +213,7 @@ def run_config(config: PrefmillConfig, *, output: Optional[str] = None, beam_arg
     summary = RunSummary(
         run_id=ctx.run_id, config_hash=ctx.config_hash, uri=paths.uri, runner=runner_label, seconds=seconds,
         stages=stage_counts(counters, STAGES), pairs_written=rows[PAIRS], dead_letters_written=rows[DEAD_LETTERS],
+        code_sandbox=config.verify.sandbox if config.verify.enabled else None,
     )
     if not summary.balanced:
         # in != out + dead somewhere: rows vanished inside the runner. Committing would hide the loss.

@@ -39,6 +39,7 @@ class RunSummary(BaseModel):
     pairs_version: Optional[int] = None
     dead_letters_version: Optional[int] = None
     recovered: bool = False
+    code_sandbox: Optional[str] = None
 
     def stage(self, name: str) -> StageCounts:
         for stage in self.stages:
@@ -100,6 +101,9 @@ class RunSummary(BaseModel):
         if route:
             lines.append(f"routing: human {route.get('routed_human', 0):,}, ai {route.get('routed_ai', 0):,} "
                          f"(verifier-decided kept on ai: {route.get('routed_verifier_kept_ai', 0):,})")
+        if self.code_sandbox == "unsafe_local":
+            lines.append("code verdicts: UNSAFE_LOCAL sandbox (no operating-system boundary; every code verdict is "
+                         "marked sandbox=unsafe_local)")
         lines.append(f"pairs written {self.pairs_written:,}; dead-letter rows {self.dead_letters_written:,}")
         if self.chosen_chars is not None and self.rejected_chars:
             lines.append(f"length bias: chosen {self.chosen_chars:,.0f} chars on average, rejected "

@@ -12,7 +12,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from prefmill.schemas import Candidate, Prompt, PromptCandidates, Verdict
-from prefmill.transforms.base import Stage
+from prefmill.transforms.base import Reject, Stage
 from prefmill.transforms.verify.code import verify_code
 from prefmill.transforms.verify.instructions import verify_instructions
 from prefmill.transforms.verify.math_answer import Fallback, verify_math
@@ -80,5 +80,9 @@ class Verify(Stage):
             self.counter(f"verdict_{verdict.verifier or 'none'}_{verdict.reason}").inc()
             outcome = "none" if verdict.passed is None else "pass" if verdict.passed else "fail"
             self.counter(f"outcome:{pc.prompt.domain}:{candidate.model}:{outcome}").inc()  # pass rates for the report
+            if verdict.reason == "sandbox_error":
+                # The sandbox failed, not the program: the verdict stays empty (never a pair's rejected side)
+                # and the candidate is recorded, so the loss is visible and a re-run can retry it.
+                yield Reject("sandbox_error", error=verdict.evidence, record_id=candidate.id, payload=candidate)
             checked.append(candidate.model_copy(update={"verdict": verdict}))
         yield pc.model_copy(update={"candidates": checked})
