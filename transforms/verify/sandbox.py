@@ -293,11 +293,15 @@ class Sandbox:
         self.isolation  # noqa: B018
 
     def run(self, solution: str, *, mode: str = "script", tests: Optional[list[str]] = None, stdin: str = "",
-            limits: Optional[SandboxLimits] = None, entry_point: Optional[str] = None) -> SandboxResult:
-        """Run `solution` as a script (mode "script") or run `tests` against it (mode "functions")."""
+            limits: Optional[SandboxLimits] = None, entry_point: Optional[str] = None,
+            tripwire: bool = True) -> SandboxResult:
+        """Run `solution` as a script (mode "script") or run `tests` against it (mode "functions").
+
+        `tripwire=False` leaves the audit hook out: the escape tests use it to show that the operating-system
+        layers hold on their own."""
         limits = limits or SandboxLimits()
         job = {"mode": mode, "solution": solution, "tests": list(tests or []), "stdin": stdin,
-               "limits": limits.model_dump(), "entry_point": entry_point}
+               "limits": limits.model_dump(), "entry_point": entry_point, "tripwire": tripwire}
         worker = self._idle.get()
         try:
             raw = worker.run(job, timeout_s=limits.wall_s + 15.0)

@@ -81,7 +81,8 @@ class Program:
         job = harness.recv(3)
         os.close(3)
         _rlimits(job["limits"])
-        harness.install_tripwire(4)
+        if job.get("tripwire", True):
+            harness.install_tripwire(4)
         sys.stdin = open(0, "r", encoding="utf-8", errors="replace", closefd=False)
         sys.stdout = open(1, "w", encoding="utf-8", errors="replace", closefd=False)
         sys.stderr = open(2, "w", encoding="utf-8", errors="replace", closefd=False)
@@ -250,7 +251,8 @@ def run_job(job, program):
     extra = []
     judge = None
     try:
-        harness.send(p["job"][1], {"mode": job["mode"], "solution": job["solution"], "limits": limits})
+        harness.send(p["job"][1], {"mode": job["mode"], "solution": job["solution"], "limits": limits,
+                                   "tripwire": bool(job.get("tripwire", True))})
     except OSError:
         pass  # the program's process is gone: its status says why
     os.close(p["job"][1])
