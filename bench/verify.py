@@ -7,7 +7,8 @@
    Goal: >= 5,000 verdicts/s. Then LaTeX answers that need the symbolic path (radicals, pi, polynomials,
    sets, intervals), which run in the time-bounded sympy helper.
 2. Code, two cores: trivial programs through the sandbox (2 workers) beside the same programs spawned
-   as bare, unsandboxed `python -c` processes (2 at a time). Goal: ratio >= 1.0.
+   as bare, unsandboxed `python -c` processes (2 at a time). Goal: ratio >= 1.0. Also: one assert run
+   through the separate judge process, and the same scripts in unsafe_local mode (what bubblewrap costs).
 """
 
 from __future__ import annotations
@@ -85,28 +86,51 @@ def bench_math(n: int, n_latex: int) -> None:
           f"({passed}/{n_latex} passed; every case is an equivalence)")
 
 
+def _rate(sandbox: Sandbox, pool: ThreadPoolExecutor, jobs: list, run) -> tuple[float, list]:
+    list(pool.map(lambda j: run(sandbox, j), jobs[:4]))  # warm: the workers start outside the timing
+    started = time.perf_counter()
+    outputs = list(pool.map(lambda j: run(sandbox, j), jobs))
+    return time.perf_counter() - started, outputs
+
+
 def bench_code(n: int, workers: int = 2) -> None:
+    """Sandbox runs/s beside bare `python -c` spawns, and what the OS boundary costs (bwrap vs unsafe_local)."""
     programs = [f"x = {i}\nprint(x * 2)" for i in range(n)]
-    sandbox = Sandbox(workers=workers)
-    sandbox.run("print(0)")  # start the workers outside the timing, as a pipeline does once per process
+    tested = [(f"def double(x):\n    return 2 * x\n", [f"assert double({i}) == {2 * i}"]) for i in range(n)]
+    script = lambda box, p: box.run(p).stdout  # noqa: E731
+    functions = lambda box, job: box.run(job[0], mode="functions", tests=job[1]).tests.get(0, {}).get("ok")  # noqa: E731
     with ThreadPoolExecutor(workers) as pool:
-        list(pool.map(lambda p: sandbox.run(p), programs[:workers]))
-        started = time.perf_counter()
-        outputs = list(pool.map(lambda p: sandbox.run(p).stdout, programs))
-        sandbox_s = time.perf_counter() - started
+        boxed = Sandbox(workers=workers)
+        sandbox_s, outputs = _rate(boxed, pool, programs, script)
+        functions_s, oks = _rate(boxed, pool, tested, functions)
+        boxed.close()
+        local = Sandbox(workers=workers, isolation="unsafe_local")
+        local_s, local_outputs = _rate(local, pool, programs, script)
+        local.close()
 
         def spawn(program: str) -> str:
             return subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, timeout=30).stdout
 
+        def spawn_tested(job) -> bool:
+            program = job[0] + "\n" + "\n".join(job[1])
+            return subprocess.run([sys.executable, "-c", program], capture_output=True, timeout=30).returncode == 0
+
         started = time.perf_counter()
         spawned = list(pool.map(spawn, programs))
         spawn_s = time.perf_counter() - started
-    sandbox.close()
-    assert outputs == spawned, "sandbox and bare spawn disagree on trivial programs"
+        started = time.perf_counter()
+        spawned_ok = list(pool.map(spawn_tested, tested))
+        spawn_tested_s = time.perf_counter() - started
+    assert outputs == spawned == local_outputs, "sandbox and bare spawn disagree on trivial programs"
+    assert all(oks) and all(spawned_ok), "a trivial tested program failed"
     ratio = spawn_s / sandbox_s
-    print(f"code, trivial programs, {workers} cores: sandbox {n / sandbox_s:,.0f} runs/s | bare `python -c` spawn "
-          f"{n / spawn_s:,.0f} runs/s | ratio sandbox/bare {ratio:.2f} | goal >= 1.0: "
+    print(f"code, trivial scripts, {workers} cores: sandbox (bubblewrap) {n / sandbox_s:,.0f} runs/s | bare "
+          f"`python -c` spawn {n / spawn_s:,.0f} runs/s | ratio sandbox/bare {ratio:.2f} | goal >= 1.0: "
           f"{'met' if ratio >= 1.0 else 'NOT met'}")
+    print(f"code, one assert through the separate judge, {workers} cores: sandbox {n / functions_s:,.0f} runs/s | "
+          f"bare `python -c` (solution + assert) {n / spawn_tested_s:,.0f} runs/s | ratio {spawn_tested_s / functions_s:.2f}")
+    print(f"cost of the boundary: unsafe_local {n / local_s:,.0f} runs/s vs bubblewrap {n / sandbox_s:,.0f} runs/s "
+          f"(bubblewrap/unsafe_local {local_s / sandbox_s:.2f})")
 
 
 def main() -> None:

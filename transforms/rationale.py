@@ -25,6 +25,9 @@ def verifier_rationale(chosen: Verdict, rejected: Verdict) -> str:
             second = (f"The rejected response ends with {rejected.extracted}, which differs from the reference "
                       f"{rejected.expected}.")
         return f"{first} {second}"
+    if chosen.verifier == "code" and rejected.verifier == "code" and rejected.reason == "reward_hack":
+        return (f"The chosen program passes its tests ({chosen.evidence}). The rejected program tries to game "
+                f"the test harness instead of solving the task ({rejected.evidence}).")
     if chosen.verifier == "code" and rejected.verifier == "code":
         return (f"The chosen program passes its tests ({chosen.evidence}). The rejected program does not "
                 f"({_reason_words(rejected.reason)}): {rejected.evidence}.")

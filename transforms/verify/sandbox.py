@@ -44,6 +44,7 @@ from prefmill.schemas import PrefmillError
 RUNTIME = Path(__file__).with_name("sandbox_runtime")
 EXIT_MEMORY = 85
 EXIT_SETUP = 87
+EXIT_HARNESS = 88
 UID_BASE = 61000  # unused uids the programs run as when the pipeline runs as root
 Isolation = Literal["bwrap", "unsafe_local"]
 
@@ -101,8 +102,11 @@ class SandboxResult:
         code = raw.get("exit_code")
         stderr = raw.get("stderr", "")
         detail = ""
+        judge_exit = raw.get("judge_exit")
         if raw.get("setup_error") or code == EXIT_SETUP:
             status, detail = "sandbox_error", f"isolation could not be set up: {raw.get('setup_error') or code}"
+        elif judge_exit not in (0, None) and status is None:
+            status, detail = "sandbox_error", f"the judge process failed (exit {judge_exit}): {stderr[-200:]}"
         if status is None:
             crash_error = str(tests.get(-1, {}).get("error", ""))
             if "File too large" in crash_error:
@@ -118,7 +122,7 @@ class SandboxResult:
             elif code == -9:  # killed by the kernel, in practice the OOM killer
                 status = "memory"
             elif code not in (0, None):
-                status = "crash"
+                status = "crash"  # EXIT_HARNESS included: the program broke its own side of the harness
         return cls(status=status, exit_code=code, stdout=raw.get("stdout", ""), stderr=stderr,
                    seconds=float(raw.get("seconds", 0.0)), tests=tests, violations=violations, tampered=tampered,
                    complete=bool(raw.get("complete")), isolation=isolation, detail=detail or str(stderr)[-200:])

@@ -109,3 +109,31 @@ def test_hostile_solutions_fail_verification_with_the_reason(sandbox, program):
     verdict = verify_code(program.read_text(), ["assert True"], sandbox=sandbox, limits=LIMITS)
     assert verdict.passed is False
     assert verdict.reason == expected(program)
+
+
+STALL = "import os, time\nfor fd in (0, 1, 2, 3):\n    try:\n        os.close(fd)\n    except OSError:\n        pass\ntime.sleep(600)\n"
+
+
+def test_programs_that_close_their_pipes_and_sleep_cannot_stall_the_pool():
+    limits = SandboxLimits(wall_s=1.0, cpu_s=1.0)
+    programs = [STALL if i % 17 == 5 and i < 204 else f"def f(x):\n    return x * {i}\n" for i in range(212)]
+    stalls = sum(p == STALL for p in programs)
+    assert stalls == 12
+    box = Sandbox(workers=2)
+    try:
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(2) as pool:
+            verdicts = list(pool.map(lambda p: (p, verify_code(p, ["assert f(2) == 2 * f(1)"], sandbox=box,
+                                                               limits=limits)), programs))
+        for program, verdict in verdicts:
+            if program == STALL:
+                # Killed at its wall limit (measured inside the zygote, not including any start-up), and a
+                # program's own verdict: never sandbox_error (an infrastructure failure used as a label).
+                assert (verdict.passed, verdict.reason) == (False, "timeout")
+            else:
+                assert (verdict.passed, verdict.reason) == (True, "correct")
+        seconds = [box.run(STALL, mode="functions", tests=["assert True"], limits=limits).seconds for _ in range(2)]
+        assert all(s <= limits.wall_s + 1.0 for s in seconds)
+    finally:
+        box.close()

@@ -362,10 +362,13 @@ def judge(tests, entry_point, requests_fd, replies_fd, report, nonce):
 
 
 def _run_test(index, test, namespace, entry_point, channel):
-    before = set(namespace)
+    # Names the test itself (re)binds, by identity: the program may publish `test_basic` or `check` too,
+    # and a test that redefines one must still run (a name-set difference would skip it).
+    before = dict(namespace)
+    missing = object()
     try:
         exec(compile(test, f"test_{index}.py", "exec"), namespace)
-        added = sorted(name for name in namespace if name not in before)
+        added = sorted(name for name in namespace if before.get(name, missing) is not namespace[name])
         for name in added:
             if name.startswith("test_") and callable(namespace[name]):
                 namespace[name]()

@@ -31,6 +31,7 @@ PR_SET_DUMPABLE = 4
 PR_CAPBSET_DROP = 24
 PR_SET_NO_NEW_PRIVS = 38
 EXIT_SETUP = 87  # the isolation could not be set up: an infrastructure failure, never the program's
+EXIT_HARNESS = 88  # the harness failed after the program's code ran in its process (the program broke it)
 
 _libc = ctypes.CDLL(None, use_errno=True)
 
@@ -159,12 +160,12 @@ def _become_program(role, fds, status_w, ready_r):
         code = role()
     except SystemExit as exc:
         code = exc.code if isinstance(exc.code, int) else 1
-    except BaseException as exc:  # the harness itself failed (a program's own errors are caught inside)
+    except BaseException as exc:  # the harness failed; in the program's process, the program broke it
         try:
             os.write(2, f"prefmill sandbox harness error: {type(exc).__name__}: {exc}\n".encode()[:1000])
         except OSError:
             pass
-        code = EXIT_SETUP
+        code = EXIT_HARNESS
     os._exit(code if isinstance(code, int) else 0)
 
 
