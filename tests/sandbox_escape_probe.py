@@ -139,6 +139,9 @@ def main(out_path: str) -> None:
     run("reader", "import os\nprint(os.listdir('/work'), os.listdir('/tmp'))")
     writer.join()
     report["runs"]["neighbour"] = {"stdout": results["reader"]}
+    deadline = time.monotonic() + 20  # killed namespaces are torn down asynchronously
+    while len(_sandbox_processes()) > 2 * 6 and time.monotonic() < deadline:
+        time.sleep(0.05)
     between = _sandbox_processes()
     report["processes_between_jobs"] = len(between)
     report["rss_kib_between_jobs"] = _rss_kib(between)

@@ -15,7 +15,28 @@ from typing import Any, Optional
 from prefmill.schemas import CodeTests, Verdict
 from prefmill.transforms.verify.sandbox import Sandbox, SandboxLimits, SandboxResult, shared_sandbox
 
-_FENCE = re.compile(r"```[ \t]*([A-Za-z0-9_+-]*)[^\n]*\n(.*?)```", re.S)
+_FENCE_LINE = re.compile(r"^[ \t]*```+[ \t]*([A-Za-z0-9_+-]*)")
+
+
+def _fenced_blocks(text: str) -> list[tuple[str, str]]:
+    """(language, body) of each fenced block, fences on their own lines; one pass over the lines, so a
+    response made of thousands of backticks costs linear time."""
+    blocks, language, body = [], None, []
+    for line in text.splitlines(keepends=True):
+        fence = _FENCE_LINE.match(line)
+        if language is None:
+            if fence:
+                language, body = fence.group(1), []
+        elif fence and not fence.group(1) and line.strip().strip("`") == "":
+            blocks.append((language, "".join(body)))
+            language = None
+        elif "```" in line and not fence:
+            head = line[: line.index("```")]  # a closing fence at the end of a code line
+            blocks.append((language, "".join(body) + head))
+            language = None
+        else:
+            body.append(line)
+    return blocks
 
 
 def extract_code(response: str) -> Optional[str]:
@@ -27,7 +48,7 @@ def extract_code(response: str) -> Optional[str]:
     >>> extract_code("just prose, no code") is None
     True
     """
-    blocks = _FENCE.findall(response or "")
+    blocks = _fenced_blocks(response or "")
     python = [body for lang, body in blocks if lang.lower() in ("python", "py", "python3")]
     if python:
         return python[-1]
@@ -94,7 +115,7 @@ def verify_code(response: str, tests: Any, *, sandbox: Optional[Sandbox] = None,
             outcome.passed += 1
         elif result.status != "sandbox_error":
             detail = result.status or f"expected {case.output.strip()[:60]!r}, got {result.stdout.strip()[:60]!r}"
-            if result.status == "crash" and result.stderr:
+            if result.status == "crash" and result.stderr.strip():
                 detail = result.stderr.strip().splitlines()[-1][:200]
             outcome.failures.append(f"stdin case {index + 1}: {detail}")
     return outcome.verdict(policy)

@@ -1,14 +1,22 @@
-"""Math answer checking: extract the final answer from a solution and compare it with the reference.
+"""Math answer checking: Math-Verify for parsing and equivalence, with prefmill's own rules where they add
+correctness.
 
-Extraction policy (first match wins):
-1. the last `\\boxed{...}` (models revise themselves, so the last box is the final answer);
-2. the last `#### ...` line (GSM8K convention);
-3. the last "The (final) answer is ..." or "Answer: ...";
-4. fallback (configurable): the last number in the text, or nothing.
+Extraction policy (explicit, in this order; Math-Verify implements the parsing):
+1. every `\\boxed{...}` answer: several boxes are one answer, a set (or tuple) as the reference implies;
+2. the Minerva phrasing "Final Answer: The final answer is X. I hope it is correct.", "The (final) answer is
+   X", "Answer: X", and a GSM8K `#### X` line;
+3. no anchor: the last LaTeX or plain expression, only under `fallback="last_number"` (lenient), and never
+   when the last line names several different candidate answers ("maybe 3 or 4" is `ambiguous_answer`);
+   `fallback="none"` gives `no_answer` instead.
+GSM8K-style references (`... #### 4`) are read as the number after `####`.
 
-Equivalence fast path: both sides parse as exact rationals (integers, decimals, fractions, mixed numbers,
-thousands separators, currency and unit text, percentages, scientific notation, Unicode minus) and are
-compared exactly; otherwise the normalised strings are compared. An empty or missing answer never passes.
+prefmill's own rules on top of Math-Verify, each because it adds correctness:
+- exact rationals when an anchored answer and the reference are both plain numbers (no float rounding:
+  0.3333 is not 1/3; thousands separators only as `1,234`, so `32, 349` is two numbers, not 32349);
+- multiple-choice letters (`(C)` vs `C`), which Math-Verify's default extraction does not read;
+- ambiguity: an unanchored response that names several candidate answers never passes.
+Everything else is Math-Verify's default `verify(parse(gold), parse(prediction))`, run in a time-bounded
+helper process (`symbolic.py`).
 """
 
 from __future__ import annotations
@@ -42,31 +50,114 @@ def _last_boxed(text: str) -> Optional[str]:
     return None
 
 
+_MINERVA = re.compile(r"final answer is\s*(.+?)\.?\s*I hope it is correct", re.IGNORECASE | re.S)
+_REF_HASHES = re.compile(r"####\s*([^\n]+?)\s*$")
+
+
+def _all_boxed(text: str) -> list[str]:
+    answers = []
+    for match in _BOX.finditer(text):
+        depth, start = 1, match.end()
+        for pos in range(start, len(text)):
+            if text[pos] == "{":
+                depth += 1
+            elif text[pos] == "}":
+                depth -= 1
+                if depth == 0:
+                    answers.append(text[start:pos].strip())
+                    break
+    return answers
+
+
+def anchored_answers(text: str) -> tuple[list[str], str]:
+    """The answers a response marks as final, and how: boxed (all boxes), minerva, hashes, answer_is; else
+    ([], "none").
+
+    >>> anchored_answers("so \\\\boxed{3} ... and \\\\boxed{5}")
+    (['3', '5'], 'boxed')
+    >>> anchored_answers("Final Answer: The final answer is 7.78. I hope it is correct.")
+    (['7.78'], 'minerva')
+    """
+    minerva = _MINERVA.findall(text)
+    if minerva:
+        return [minerva[-1].strip().strip("$").strip()], "minerva"
+    boxed = [b for b in _all_boxed(text) if b]
+    if boxed:
+        return boxed, "boxed"
+    hashes = _HASHES.findall(text)
+    if hashes:
+        return [hashes[-1]], "hashes"
+    found = _ANSWER_COLON.findall(text) or _ANSWER_IS.findall(text)
+    if found:
+        return [found[-1].strip().rstrip(".").strip("$").strip()], "answer_is"
+    return [], "none"
+
+
+_HEDGE = re.compile(r"\b(?:or|maybe|perhaps|possibly|either|probably|might|could be|not sure|guess)\b", re.I)
+_MATH_SPAN = re.compile(r"\$\$.+?\$\$|\$[^$]+\$|\\\(.+?\\\)|\\\[.+?\\\]", re.S)
+_PLAIN_NUMBER = re.compile(r"(?<![\w.])-?\d+(?:,\d{3})*(?:\.\d+)?(?![\w.]*\w)")
+
+
+def last_line_candidates(text: str) -> list[str]:
+    """Distinct candidate answers on the last non-empty line: each math span, each plain number.
+
+    >>> last_line_candidates("so maybe 3 or 4")
+    ['3', '4']
+    >>> last_line_candidates("Thus $\\\\frac{1}{3}$")
+    ['$\\\\frac{1}{3}$']
+    """
+    lines = [line for line in (text or "").strip().splitlines() if line.strip()]
+    if not lines:
+        return []
+    line = lines[-1]
+    spans = _MATH_SPAN.findall(line)
+    plain = _PLAIN_NUMBER.findall(_MATH_SPAN.sub(" ", line))
+    seen: list[str] = []
+    for item in spans + plain:
+        key = normalize_answer(item)
+        if key and key not in [normalize_answer(s) for s in seen]:
+            seen.append(item)
+    return seen
+
+
+def hedged(text: str) -> bool:
+    """True when the last non-empty line hedges ("3 or 4", "maybe 5")."""
+    lines = [line for line in (text or "").strip().splitlines() if line.strip()]
+    return bool(lines) and bool(_HEDGE.search(_MATH_SPAN.sub(" ", lines[-1])))
+
+
+def reference_answer(reference: str) -> str:
+    """The gold answer: a GSM8K-style reference (`... #### 4`) is the text after its last `####`.
+
+    >>> reference_answer("Natalia sold 48/2 = 24 clips...\\n#### 72"), reference_answer("\\\\frac{1}{2}")
+    ('72', '\\\\frac{1}{2}')
+    """
+    found = _REF_HASHES.findall(reference.strip())
+    return found[-1].strip() if found else reference.strip()
+
+
 def extract_answer(text: str, fallback: Fallback = "last_number") -> tuple[Optional[str], str]:
-    """(answer, method) from a full solution; answer is None when nothing is found.
+    """(answer, method) from a full solution; answer is None when nothing is found. Several boxes come back
+    joined as one list.
 
     >>> extract_answer("so \\\\boxed{3} ... wait, \\\\boxed{\\\\frac{1}{2}}")
-    ('\\\\frac{1}{2}', 'boxed')
+    ('3, \\\\frac{1}{2}', 'boxed')
     >>> extract_answer("Step 1: 2+2=4\\n#### 4")
     ('4', 'hashes')
     >>> extract_answer("We get 12 apples. The answer is 12.")
     ('12', 'answer_is')
-    >>> extract_answer("I think it is 7 or maybe 9", fallback="none")
-    (None, 'none')
+    >>> extract_answer("I think it is 7 or maybe 9"), extract_answer("I think it is 7", fallback="none")
+    ((None, 'ambiguous'), (None, 'none'))
     """
-    boxed = _last_boxed(text)
-    if boxed is not None:
-        return boxed.strip(), "boxed"
-    hashes = _HASHES.findall(text)
-    if hashes:
-        return hashes[-1], "hashes"
-    found = _ANSWER_COLON.findall(text) or _ANSWER_IS.findall(text)
-    if found:
-        return found[-1].strip().rstrip("."), "answer_is"
+    answers, method = anchored_answers(text or "")
+    if answers:
+        return ", ".join(answers), method
     if fallback == "last_number":
-        numbers = _NUMBER.findall(text.replace("\u2212", "-"))
-        if numbers:
-            return numbers[-1], "last_number"
+        candidates = last_line_candidates(text)
+        if len(candidates) > 1 and hedged(text):
+            return None, "ambiguous"
+        if candidates:
+            return candidates[-1].strip("$").strip(), "last_number"
     return None, "none"
 
 
@@ -121,6 +212,8 @@ def to_number(text: str) -> Optional[Fraction]:
     True
     """
     norm = normalize_answer(text)
+    if re.search(r",\s", norm):
+        return None  # "32, 349" is two numbers, never the thousands-separated 32349
     s = norm if _MIXED.match(norm) else norm.replace(" ", "")
     if not s:
         return None
@@ -185,52 +278,76 @@ def _wrapped(text: str) -> bool:
     return len(t) > 1 and t[0] in "([{" and t[-1] in ")]}"
 
 
-def match_answer(answer: str, reference: str, checker=None) -> tuple[Optional[bool], str]:
-    """(equal, method). equal is None when it could not be decided (method 'timeout' or 'unparseable').
+_DECIMAL_COMMA = re.compile(r"^-?(?:0,\d+|\d+,\d{1,2}|\d+,\d{4,})$")  # 1,22 / 0,111: a decimal comma?
+_PERCENT = re.compile(r"%|percent|pct", re.I)
+_DECIMAL_TEXT = re.compile(r"^-?\d*\.\d+$")
 
-    Fast paths, no sympy: exact rationals, multiple-choice letters, normalised text, unordered lists.
-    Whatever remains goes to the time-bounded symbolic checker.
-    """
-    a, r = to_number(answer), to_number(reference)
-    if a is not None and r is not None:
-        if a == r:
-            return True, "number"
-        for side, other in ((answer, r), (reference, a)):
-            norm = normalize_answer(side)
-            if norm.endswith("%") and to_number(norm[:-1]) == other:
-                return True, "number"
-        return False, "number"
-    ref_choice = _choice(reference) if len(reference.strip()) <= 3 else None
-    if ref_choice:
-        return _choice(answer) == ref_choice, "choice"
-    na, nr = normalize_answer(answer), normalize_answer(reference)
-    if not na:
-        return False, "text"
-    if na.replace(" ", "").lower() == nr.replace(" ", "").lower():
-        return True, "text"
-    ref_items, ans_items = _split_top_level(nr), _split_top_level(na)
-    if len(ref_items) > 1 and not _wrapped(nr):
-        if len(ans_items) != len(ref_items):
-            return False, "list"
-        remaining = list(ref_items)
-        for item in ans_items:
-            hit = next((ref for ref in remaining if match_answer(item, ref, checker)[0]), None)
-            if hit is None:
-                return False, "list"
-            remaining.remove(hit)
-        return True, "list"
-    if (a is not None or r is not None) and not (_SYMBOLIC_HINT.search(na) or _SYMBOLIC_HINT.search(nr)):
-        return False, "number"  # a number against text with nothing to evaluate: not equal, no sympy needed
+
+def _exact(answer: str, gold: str) -> Optional[bool]:
+    """Exact rational comparison of two plain numbers (prefmill's rule), or None to leave it to Math-Verify:
+    percentages (Math-Verify reads 28% and 28 alike), possible decimal commas, and a decimal standing for a
+    fraction that has no finite decimal (Math-Verify's 6-place rounding decides those)."""
+    for text in (answer, gold):
+        norm = normalize_answer(text).replace(" ", "")
+        if _PERCENT.search(text) or _DECIMAL_COMMA.match(norm):
+            return None
+    value, number = to_number(answer), to_number(gold)
+    if value is None or number is None:
+        return None
+    if value == number:
+        return True
+    for side, other in ((answer, number), (gold, value)):
+        if _DECIMAL_TEXT.match(normalize_answer(side)) and not _terminates(other):
+            return None
+    return False
+
+
+def _terminates(value: Fraction) -> bool:
+    den = value.denominator
+    for p in (2, 5):
+        while den % p == 0:
+            den //= p
+    return den == 1
+
+
+def _same_items(items: list[str], gold_items: list[str], checker) -> bool:
+    remaining = list(gold_items)
+    for item in items:
+        hit = next((g for g in remaining if match_answer([item], "answer_is", g, f"The answer is ${item}$.",
+                                                          checker)[0] is True), None)
+        if hit is None:
+            return False
+        remaining.remove(hit)
+    return True
+
+
+def match_answer(answers: list[str], method: str, gold: str, response: str,
+                 checker=None) -> tuple[Optional[bool], str, Optional[str]]:
+    """(equal or None, rule, extracted). None means it could not be decided (timeout or unparseable gold)."""
+    if len(answers) == 1 and (method != "last_number" or answers[0] != response.strip()):
+        exact = _exact(answers[0], gold)
+        if exact is not None:
+            return exact, "exact_rational", answers[0]
+        same = lambda t: normalize_answer(t).replace(" ", "").lower()  # noqa: E731
+        if same(answers[0]) == same(gold) and same(gold):
+            return True, "same_text", answers[0]
+        items, gold_items = _split_top_level(normalize_answer(answers[0])), _split_top_level(normalize_answer(gold))
+        if len(gold_items) > 1 and not _wrapped(normalize_answer(gold)) and len(items) == len(gold_items):
+            return _same_items(items, gold_items, checker), "unordered_list", answers[0]
+    gold_choice = _choice(gold) if len(gold.strip()) <= 3 else None
+    if gold_choice and answers:
+        return _choice(answers[-1]) == gold_choice, "choice", answers[-1]
     if checker is None:
         from prefmill.transforms.verify.symbolic import shared_checker
 
         checker = shared_checker()
-    equal, status = checker.equal(na, nr)
+    prediction = response if method != "boxed" else " ".join(f"\\boxed{{{a}}}" for a in answers)
+    equal, status, extracted = checker.verify(gold, prediction)
     if status == "timeout":
-        return None, "timeout"
+        return None, "timeout", extracted
     if equal is None:
-        return False, "unparseable"  # texts differ and neither side parses: not the same answer
-    return equal, "symbolic"
+        return None, "unparseable_reference", extracted
+    return equal, "math_verify", extracted
 
 
 def answers_match(answer: str, reference: str) -> bool:
@@ -243,32 +360,58 @@ def answers_match(answer: str, reference: str) -> bool:
     >>> answers_match("(B)", "B"), answers_match("3, 1, 2", "1, 2, 3")
     (True, True)
     """
-    return match_answer(answer, reference)[0] is True
+    gold = reference_answer(reference)
+    return match_answer([answer], "answer_is", gold, f"The answer is ${answer}$.")[0] is True
 
 
 def verify_math(response: str, reference: str, fallback: Fallback = "last_number", checker=None) -> Verdict:
-    """Verdict of a math solution against the reference answer.
+    """Verdict of a math solution against the reference answer (see the module doc for the policy).
 
     >>> v = verify_math("3 + 4 = 7, so the answer is 7.", "7")
-    >>> v.passed, v.reason, v.extracted
-    (True, 'correct', '7')
-    >>> verify_math("", "7").reason
-    'no_answer'
+    >>> v.passed, v.reason, v.extracted, v.rule
+    (True, 'correct', '7', 'answer_is/exact_rational')
+    >>> verify_math("", "7").reason, verify_math("maybe 3 or 4", "4").reason
+    ('no_answer', 'ambiguous_answer')
     """
+    from prefmill.transforms.verify.symbolic import engine_version
+
+    policy = f"{engine_version()}; fallback={fallback}"
     if reference is None or not str(reference).strip():
-        return Verdict(passed=None, score=0.0, reason="no_reference", verifier="math",
+        return Verdict(passed=None, score=0.0, reason="no_reference", verifier="math", policy=policy,
                        evidence="the prompt has no reference answer")
-    answer, method = extract_answer(response or "", fallback)
-    if answer is None or not normalize_answer(answer):
-        return Verdict(passed=False, score=0.0, reason="no_answer", verifier="math", expected=reference,
-                       evidence=f"no final answer found; reference is {reference}")
-    equal, how = match_answer(answer, reference, checker)
+    gold = reference_answer(str(reference))
+    text = response or ""
+    answers, method = anchored_answers(text)
+    if not answers:
+        if fallback == "none":
+            return Verdict(passed=False, score=0.0, reason="no_answer", verifier="math", expected=gold, policy=policy,
+                           rule="no_anchor", evidence=f"no marked final answer (fallback none); reference is {gold}")
+        candidates = last_line_candidates(text)
+        if len(candidates) > 1 and hedged(text):
+            return Verdict(passed=False, score=0.0, reason="ambiguous_answer", verifier="math", expected=gold,
+                           policy=policy, rule="last_line", extracted=", ".join(candidates)[:200],
+                           evidence=f"no marked final answer and the last line hedges between several: "
+                                    f"{', '.join(candidates)[:200]}")
+        if len(candidates) == 1 and not candidates[0].startswith(("$", "\\")) and _exact(candidates[0], gold) is not None:
+            answers = [candidates[0]]  # one plain number on the last line: the exact path, no engine call
+        else:
+            answers = [text.strip()]  # Math-Verify takes the last expression
+        method = "last_number"
+    if not any(normalize_answer(a) for a in answers):
+        return Verdict(passed=False, score=0.0, reason="no_answer", verifier="math", expected=gold, policy=policy,
+                       rule=method, evidence=f"the final answer is empty; reference is {gold}")
+    equal, rule, extracted = match_answer(answers, method, gold, text, checker)
+    if rule == "math_verify" and not extracted:
+        return Verdict(passed=False, score=0.0, reason="no_answer", verifier="math", expected=gold, policy=policy,
+                       rule=f"{method}/{rule}", evidence=f"Math-Verify found no answer; reference is {gold}")
+    shown = extracted or ", ".join(answers)
+    rule = f"{method}/{rule}"
     if equal is None:
-        return Verdict(passed=None, score=0.0, reason="timeout", verifier="math", extracted=answer,
-                       expected=reference, evidence=f"symbolic comparison of {answer} with {reference} timed out")
+        reason = "timeout" if rule.endswith("timeout") else "unverifiable"
+        return Verdict(passed=None, score=0.0, reason=reason, verifier="math", extracted=shown, expected=gold,
+                       policy=policy, rule=rule, evidence=f"could not compare {shown} with {gold} ({rule})")
     if equal:
-        return Verdict(passed=True, score=1.0, reason="correct", verifier="math", extracted=answer,
-                       expected=reference,
-                       evidence=f"final answer {answer} ({method}) equals reference {reference} ({how})")
-    return Verdict(passed=False, score=0.0, reason="wrong_answer", verifier="math", extracted=answer,
-                   expected=reference, evidence=f"final answer {answer} ({method}) differs from reference {reference}")
+        return Verdict(passed=True, score=1.0, reason="correct", verifier="math", extracted=shown, expected=gold,
+                       policy=policy, rule=rule, evidence=f"final answer {shown} ({method}) equals reference {gold} ({rule})")
+    return Verdict(passed=False, score=0.0, reason="wrong_answer", verifier="math", extracted=shown, expected=gold,
+                   policy=policy, rule=rule, evidence=f"final answer {shown} ({method}) differs from reference {gold}")

@@ -26,6 +26,7 @@ One pool per process (`shared_sandbox()`), started on first use and stopped at e
 from __future__ import annotations
 
 import atexit
+import itertools
 import json
 import os
 import queue
@@ -67,7 +68,7 @@ class SandboxLimits(BaseModel):
     memory_mb: int = Field(512, gt=32, description="address-space limit in MiB (RLIMIT_AS)")
     output_bytes: int = Field(65_536, gt=0, description="stdout/stderr cap; more is output_limit")
     file_bytes: int = Field(1_048_576, ge=0, description="largest file the program may write (RLIMIT_FSIZE)")
-    processes: int = Field(32, ge=1, description="threads + processes of one program (RLIMIT_NPROC, per namespace)")
+    processes: int = Field(16, ge=1, description="threads + processes of one program (RLIMIT_NPROC, per namespace)")
 
 
 @dataclass
@@ -103,7 +104,7 @@ class SandboxResult:
         stderr = raw.get("stderr", "")
         detail = ""
         judge_exit = raw.get("judge_exit")
-        if raw.get("setup_error") or code == EXIT_SETUP:
+        if raw.get("setup_error"):  # only the keeper's own report: a program can exit 87 too
             status, detail = "sandbox_error", f"isolation could not be set up: {raw.get('setup_error') or code}"
         elif judge_exit not in (0, None) and status is None:
             status, detail = "sandbox_error", f"the judge process failed (exit {judge_exit}): {stderr[-200:]}"
@@ -167,13 +168,16 @@ def bwrap_command(zygote_args: dict) -> list[str]:
                     made.add(ancestor)
                     cmd += ["--perms", "0755", "--dir", ancestor]
             cmd += ["--ro-bind", prefix, prefix]
-    cmd += ["--ro-bind", str(RUNTIME), "/sandbox", "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp",
-            "--dir", "/work", "--remount-ro", "/", "--chdir", "/"]
+    cmd += ["--ro-bind", str(RUNTIME), "/sandbox", "--proc", "/proc", "--dev", "/dev", "--remount-ro", "/dev",
+            "--tmpfs", "/tmp", "--dir", "/work", "--remount-ro", "/", "--chdir", "/"]
     return cmd + [python, "-I", "-S", "-B", "/sandbox/zygote.py", json.dumps(zygote_args)]
 
 
 def _local_command(zygote_args: dict) -> list[str]:
     return [_interpreter(), "-I", "-S", "-B", str(RUNTIME / "zygote.py"), json.dumps(zygote_args)]
+
+
+_WORKER_NUMBERS = itertools.count()
 
 
 class _Worker:
@@ -182,9 +186,11 @@ class _Worker:
         self.mode = isolation
         self.proc: Optional[subprocess.Popen] = None
         self.isolation: list[str] = []
+        # A uid of its own per worker in this process (and, as far as 4,000 allow, across processes).
+        self.uid = UID_BASE + (os.getpid() * 64 + next(_WORKER_NUMBERS)) % 4000
 
     def start(self) -> None:
-        uid = UID_BASE + (os.getpid() * 8 + self.slot) % 4000
+        uid = self.uid
         if self.mode == "bwrap":
             if bwrap_path() is None:
                 raise SandboxUnavailable(
@@ -312,6 +318,11 @@ class Sandbox:
         finally:
             self._idle.put(worker)
         return SandboxResult.from_worker(raw, isolation=self.mode)
+
+    @property
+    def uids(self) -> list[int]:
+        """The uids this pool's programs run as (when the pipeline runs as root)."""
+        return [worker.uid for worker in self._all]
 
     def close(self) -> None:
         for worker in self._all:

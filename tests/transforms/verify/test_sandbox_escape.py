@@ -64,7 +64,8 @@ def _check(report: dict) -> None:
     assert "unshare -1" in runs["unshare_and_mount"]["stdout"] and "mount -1" in runs["unshare_and_mount"]["stdout"]
     assert runs["find_files"]["stdout"].strip() == "{'/work': [], '/tmp': [], '/dev/shm': []}"
     assert runs["neighbour"]["stdout"].strip() == "[] []"
-    assert report["processes_between_jobs"] <= 2 * 5  # per worker: bwrap (2), zygote, next program's keeper + process
+    # per worker: bwrap (2), zygote, the template process, the next program's keeper and process
+    assert report["processes_between_jobs"] <= 2 * 6
     assert report["processes_after_close"] == 0  # the orphan died with its namespace; nothing outlives the pool
     assert {"bubblewrap", "user_pid_mount_namespaces_per_program", "seccomp"} <= set(report["isolation"])
 

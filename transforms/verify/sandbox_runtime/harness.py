@@ -19,7 +19,7 @@ import sys
 import traceback
 import types
 
-from wire import DataValue, Handle, WireError, decode, encode, recv, send
+from wire import DataValue, Handle, Unverifiable, WireError, decode, encode, recv, send
 
 EXIT_MEMORY = 85
 # Audit events that are attempts to reach past the program (the OS boundary refuses them anyway).
@@ -47,9 +47,11 @@ def install_tripwire(trip_fd, workdir="/work"):
             return None
         return normpath(join(workdir, text)) if not text.startswith("/") else normpath(text)
 
+    private = (workdir, "/tmp", "/dev/shm")  # each a fresh tmpfs of this program's alone
+
     def inside(path):
         target = absolute(path)
-        return target is not None and (target == workdir or target.startswith(workdir + "/"))
+        return target is not None and any(target == d or target.startswith(d + "/") for d in private)
 
     recorded = set()
 
@@ -64,6 +66,8 @@ def install_tripwire(trip_fd, workdir="/work"):
         raise PermissionError(f"prefmill sandbox: {event} is not allowed {detail}".rstrip())
 
     def hook(event, args):
+        if event == "socket.__new__" and len(args) > 1 and args[1] == 1:
+            return  # AF_UNIX: asyncio's self-pipe (the network namespace has no network anyway)
         if event.startswith(_FORBIDDEN_PREFIXES):
             refuse("forbidden", event)
         if event in _TAMPER_EVENTS:
@@ -117,6 +121,7 @@ def run_script(solution):
 
 def serve(solution, requests_fd, replies_fd):
     """Functions mode, the program's side: load the solution, publish its names, answer requests."""
+    sys.setrecursionlimit(max(sys.getrecursionlimit(), 20_000))
     handles = []
     namespace = {"__name__": "solution", "__builtins__": builtins}
     try:
@@ -175,20 +180,12 @@ def _answer(request, handles):
     except MemoryError:
         raise
     except BaseException as exc:
-        reply["raise"] = [type(exc).__name__, describe(exc)]
+        base = next((k.__name__ for k in type(exc).__mro__ if k.__module__ == "builtins"), "Exception")
+        reply["raise"] = [type(exc).__name__, describe(exc), base]
     return reply
 
 
 # ---- the judge's side ---------------------------------------------------------------------------
-
-class Unverifiable(Exception):
-    """The test asked something only the program's own code could answer (equality of its objects)."""
-
-    def __init__(self, message, custom=(), versus_plain=True):
-        super().__init__(message)
-        self.custom = list(custom)
-        self.versus_plain = versus_plain  # False when both sides were the program's objects
-
 
 class ProgramGone(Exception):
     """The program's process exited, was killed, or broke the channel during a call."""
@@ -266,11 +263,23 @@ class Remote:
     __float__ = __int__ = __index__ = __round__ = _refuse("a numeric conversion")
 
 
-def _exception_type(name):
+def _builtin_exception(name):
     found = getattr(builtins, name, None)
     if isinstance(found, type) and issubclass(found, Exception) and found.__module__ == "builtins":
         return found
-    return type(str(name)[:100] or "RemoteError", (RemoteError,), {})
+    return None
+
+
+def _exception_type(name, base="Exception"):
+    """The judge's class for an exception the program raised: the builtin itself, or a subclass of its
+    nearest builtin base (so `except ValueError` catches a program's `class BadInput(ValueError)`)."""
+    found = _builtin_exception(name)
+    if found is not None:
+        return found
+    parent = _builtin_exception(base) or Exception
+    if not name.isidentifier():
+        name = "RemoteError"
+    return type(name[:100], (RemoteError, parent) if parent is not Exception else (RemoteError,), {})
 
 
 class Channel:
@@ -313,8 +322,10 @@ class Channel:
             if type(reply) is not dict or reply.get("id") != self.next_id:
                 raise WireError("a reply that does not answer the request (something else wrote to the channel)")
             if "raise" in reply:
-                name, text = (list(reply["raise"]) + ["", ""])[:2]
-                raise _exception_type(str(name))(str(text)[:500])
+                name, text, base = (list(reply["raise"]) + ["", "", "Exception"])[:3]
+                if op != "next" and "Stop" in str(base) + str(name):
+                    name = base = "RemoteError"  # only a `next` may end an iteration in the judge (map/all/any)
+                raise _exception_type(str(name), str(base))(str(text)[:500])
             return decode(reply["v"], self.wrap)
         except (EOFError, OSError) as exc:
             self.gone = f"the program exited or was killed during a call ({exc})"
@@ -326,6 +337,7 @@ class Channel:
 def judge(tests, entry_point, requests_fd, replies_fd, report, nonce):
     """Run every test against the program; `report(dict)` per test, then the trailer with `nonce`."""
     sys.set_int_max_str_digits(0)
+    sys.setrecursionlimit(20_000)  # deep values and recursive tests
     channel = Channel(requests_fd, replies_fd)
     try:
         hello = channel.hello()
@@ -333,32 +345,51 @@ def judge(tests, entry_point, requests_fd, replies_fd, report, nonce):
         report({"test": -1, "ok": False, "error": str(exc), "gone": True})
         report({"done": nonce})
         return 0
-    if "load_error" in hello or not isinstance(hello.get("names"), dict):
+    if type(hello) is not dict or "load_error" in hello or type(hello.get("names")) is not dict:
+        if type(hello) is not dict or "load_error" not in hello:
+            report({"test": -1, "ok": False, "error": "the program's first message is not a hello", "protocol": True})
+            report({"done": nonce})
+            return 0
         report({"test": -1, "ok": False, "error": str(hello.get("load_error", "bad hello"))[:500]})
         report({"done": nonce})
         return 0
-    namespace = {"__name__": "__main__", "__builtins__": builtins}
-    module = types.ModuleType("solution")
-    for name, node in hello["names"].items():
-        try:
-            if type(node) is list and node[:1] == ["mod"]:
-                top = str(node[1]).split(".")[0]
-                value = importlib.import_module(str(node[1])) if top in sys.stdlib_module_names else None
-            else:
-                value = decode(node, channel.wrap)
-        except (WireError, ImportError, IndexError):
-            report({"test": -1, "ok": False, "error": f"the program published a bad name {name!r}",
-                    "protocol": True})
-            report({"done": nonce})
-            return 0
-        if value is not None:
-            namespace[str(name)] = value
-            setattr(module, str(name), value)
-    sys.modules["solution"] = module
+    try:
+        namespace = _namespace(hello["names"], channel)
+    except Exception as exc:  # noqa: BLE001 - whatever the program sent, it is its protocol failure, never ours
+        report({"test": -1, "ok": False, "error": f"the program published bad names: {exc}"[:300], "protocol": True})
+        report({"done": nonce})
+        return 0
     for index, test in enumerate(tests):
         report(_run_test(index, test, namespace, entry_point, channel))
     report({"done": nonce})
     return 0
+
+
+# Names a program may not publish into the test's namespace: the test's own builtins and the standard
+# library's modules (a program's `abs` or `math` would otherwise decide `abs(f(x) - y) < 1e-6`).
+_RESERVED = set(dir(builtins)) | set(sys.stdlib_module_names)
+
+
+def _namespace(names, channel):
+    namespace = {"__name__": "__main__", "__builtins__": builtins}
+    module = types.ModuleType("solution")
+    for name, node in names.items():
+        name = str(name)
+        if type(node) is list and node[:1] == ["mod"]:
+            # The judge imports the same standard module itself; a program's own module is not shared.
+            top = str(node[1]).split(".")[0]
+            value = importlib.import_module(str(node[1])) if top in sys.stdlib_module_names else None
+            if value is not None and name in _RESERVED and name != str(node[1]).split(".")[-1]:
+                value = None
+        elif name in _RESERVED:
+            value = None
+        else:
+            value = decode(node, channel.wrap)
+        if value is not None:
+            namespace[name] = value
+            setattr(module, name, value)
+    sys.modules["solution"] = module
+    return namespace
 
 
 def _run_test(index, test, namespace, entry_point, channel):

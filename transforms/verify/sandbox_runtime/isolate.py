@@ -104,6 +104,7 @@ def spawn(role, fds, *, uid, tmpfs_bytes, namespaces=True):
     code = EXIT_SETUP
     try:
         _close_all_but({status_w, *fds.values()})  # nothing of the zygote's (its job pipe, other programs')
+        signal.signal(signal.SIGCHLD, signal.SIG_DFL)  # the template process ignores it; we wait for ours
         os.setsid()
         if namespaces:
             enter_namespaces(uid, tmpfs_bytes)

@@ -18,6 +18,7 @@ import os
 import resource
 import select
 import signal
+import socket
 import sys
 import time
 
@@ -40,6 +41,7 @@ PROBE_LIMITS = {"wall_s": 20.0, "cpu_s": 5.0, "memory_mb": 256, "output_bytes": 
 
 class Settings:
     uid = None  # the uid programs run as (root mode), else None: the caller's own
+    tmpfs_bytes = 16 << 20  # each of a program's /tmp, /work and /dev/shm
     namespaces = True  # False only in unsafe_local mode where the kernel refuses user namespaces
 
 
@@ -53,31 +55,64 @@ def _rlimits(limits, *, judge=False):
         (resource.RLIMIT_NOFILE, (64, 64)),
         (resource.RLIMIT_CORE, (0, 0)),
         # Counted per user namespace (Linux >= 5.14): threads and processes of this program only.
-        (resource.RLIMIT_NPROC, (int(limits.get("processes", 32)),) * 2),
+        (resource.RLIMIT_NPROC, (int(limits.get("processes", 16)),) * 2),
     ]
     for which, value in settings:
         resource.setrlimit(which, value)
 
 
-def _read_frame(fd):
-    return harness.recv(fd)
+PIPES = ("job", "stdin", "stdout", "stderr", "trip", "req", "rep")
+# Per program: (its descriptor number, the pipe, which end it gets). The zygote keeps the other ends.
+PROGRAM_FDS = ((0, "stdin", 0), (1, "stdout", 1), (2, "stderr", 1), (3, "job", 0), (4, "trip", 1), (5, "req", 0),
+               (6, "rep", 1))
+
+
+class Templates:
+    """A clean process that forks every program. It is started before the first job and never receives
+    one, so a program (forked from it) finds no job, test, expected output or earlier answer in its memory:
+    the zygote's memory holds all of those, so programs are never forked from the zygote."""
+
+    def __init__(self):
+        self.sock, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        self.pid = os.fork()
+        if self.pid == 0:
+            self.sock.close()
+            try:
+                _serve_templates(theirs)
+            finally:
+                os._exit(0)
+        theirs.close()
+
+    def program(self):
+        self.sock.send(b"p")
+        message, fds, _, _ = socket.recv_fds(self.sock, 64, len(PROGRAM_FDS) + 1)
+        if len(fds) != len(PROGRAM_FDS) + 1:
+            raise OSError("the template process did not hand over a program")
+        return Program(int(message), dict(zip(("status",) + tuple(name for _, name, _ in PROGRAM_FDS), fds)))
+
+
+def _serve_templates(sock):
+    signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # keepers are reaped by the kernel; the zygote kills by pid
+    while sock.recv(16):
+        pipes = {name: os.pipe() for name in PIPES}
+        given = {number: pipes[name][end] for number, name, end in PROGRAM_FDS}
+        keeper, status_fd = isolate.spawn(Program.main, given, uid=Settings.uid, tmpfs_bytes=Settings.tmpfs_bytes,
+                                          namespaces=Settings.namespaces)
+        kept = [status_fd] + [pipes[name][1 - end] for _, name, end in PROGRAM_FDS]
+        socket.send_fds(sock, [str(keeper).encode()], kept)
+        for fd in kept + list(given.values()):
+            os.close(fd)
 
 
 class Program:
-    """A pre-started program process, waiting for its solution on a private pipe."""
+    """A pre-started program process (forked by `Templates`), waiting for its solution on a private pipe."""
 
-    def __init__(self):
-        self.pipes = {name: os.pipe() for name in ("job", "stdin", "stdout", "stderr", "trip", "req", "rep")}
-        p = self.pipes
-        fds = {0: p["stdin"][0], 1: p["stdout"][1], 2: p["stderr"][1], 3: p["job"][0], 4: p["trip"][1],
-               5: p["req"][0], 6: p["rep"][1]}
-        self.keeper, self.status_fd = isolate.spawn(self._main, fds, uid=Settings.uid,
-                                                    tmpfs_bytes=64 << 20, namespaces=Settings.namespaces)
-        for fd in fds.values():
-            os.close(fd)
+    def __init__(self, keeper, fds):
+        self.keeper, self.status_fd = keeper, fds["status"]
+        self.fds = fds
 
     @staticmethod
-    def _main():
+    def main():
         job = harness.recv(3)
         os.close(3)
         _rlimits(job["limits"])
@@ -242,39 +277,40 @@ def run_job(job, program):
     started = time.monotonic()
     deadline = started + float(limits["wall_s"])
     cap = int(limits["output_bytes"])
-    p = program.pipes
+    fds = program.fds
     keeper = Keeper(program.keeper, program.status_fd)
     watch = Watch(cap)
-    watch.add("stdout", p["stdout"][0])
-    watch.add("stderr", p["stderr"][0])
-    watch.add("trip", p["trip"][0], limit=16384)
+    watch.add("stdout", fds["stdout"])
+    watch.add("stderr", fds["stderr"])
+    watch.add("trip", fds["trip"], limit=16384)
     extra = []
     judge = None
     try:
-        harness.send(p["job"][1], {"mode": job["mode"], "solution": job["solution"], "limits": limits,
-                                   "tripwire": bool(job.get("tripwire", True))})
+        harness.send(fds["job"], {"mode": job["mode"], "solution": job["solution"], "limits": limits,
+                                  "tripwire": bool(job.get("tripwire", True))})
     except OSError:
         pass  # the program's process is gone: its status says why
-    os.close(p["job"][1])
+    os.close(fds["job"])
+    stdin = b""
     if job["mode"] == "script":
-        os.close(p["req"][1])
-        os.close(p["rep"][0])
-        try:
-            os.write(p["stdin"][1], job.get("stdin", "").encode()[: 8 << 20])
-        except OSError:
-            pass
-        os.close(p["stdin"][1])
+        os.close(fds["req"])
+        os.close(fds["rep"])
+        stdin = job.get("stdin", "").encode()
+        os.set_blocking(fds["stdin"], False)  # fed inside the loop: a program that never reads cannot block us
         done = lambda: keeper.finished() and not (watch.is_open("stdout") or watch.is_open("stderr"))  # noqa: E731
     else:
-        os.close(p["stdin"][1])
-        nonce = os.urandom(16).hex()  # made after the program's process was forked: it never holds it
-        judge_keeper, judge_status, report_r = _judge_process(job, p["req"][1], p["rep"][0], nonce)
-        os.close(p["req"][1])
-        os.close(p["rep"][0])
+        nonce = os.urandom(16).hex()  # made in the zygote; the program's process was forked elsewhere
+        judge_keeper, judge_status, report_r = _judge_process(job, fds["req"], fds["rep"], nonce)
+        os.close(fds["req"])
+        os.close(fds["rep"])
         judge = Keeper(judge_keeper, judge_status)
         extra.append(judge)
         watch.add("report", report_r, limit=4 * cap + 65536)
         done = lambda: judge.finished() and not watch.is_open("report")  # noqa: E731
+    stdin_fd = fds["stdin"]
+    if not stdin:
+        os.close(stdin_fd)
+        stdin_fd = None
     status = None
     keepers = [keeper, *extra]
     while not done():
@@ -285,7 +321,19 @@ def run_job(job, program):
         waiting = list(watch.open) + [k.fd for k in keepers if not k.closed]
         if not waiting:
             break
-        ready, _, _ = select.select(waiting, [], [], min(remaining, 0.5))
+        writable = [stdin_fd] if stdin_fd is not None else []
+        ready, can_write, _ = select.select(waiting, writable, [], min(remaining, 0.5))
+        if can_write:
+            try:
+                sent = os.write(stdin_fd, stdin[:65536])
+                stdin = stdin[sent:]
+            except (BlockingIOError, InterruptedError):
+                pass
+            except OSError:  # the program closed its stdin
+                stdin = b""
+            if not stdin:
+                os.close(stdin_fd)
+                stdin_fd = None
         for k in keepers:
             if k.fd in ready:
                 k.read(0)
@@ -296,6 +344,8 @@ def run_job(job, program):
                     break
         if status:
             break
+    if stdin_fd is not None:
+        os.close(stdin_fd)
     # The program is done with when the judge is: kill it (and its namespace) in every case.
     program_done = keeper.finished()
     for k in keepers:
@@ -346,11 +396,12 @@ def main():
         __import__(name)
     signal.signal(signal.SIGPIPE, signal.SIG_IGN)
     # A first program proves the per-process isolation works before the worker says hello.
-    probe = run_job({"mode": "script", "solution": "print('ready')", "limits": PROBE_LIMITS}, Program())
+    templates = Templates()
+    probe = run_job({"mode": "script", "solution": "print('ready')", "limits": PROBE_LIMITS}, templates.program())
     if probe.get("stdout") != "ready\n":
         sys.stderr.write(f"the per-program isolation does not work here: {probe.get('setup_error') or probe}\n")
         sys.exit(3)
-    program = Program()
+    program = templates.program()
     layers = list(args.get("layers", []))
     layers += ["user_pid_mount_namespaces_per_program" if Settings.namespaces else "no_namespaces_per_program",
                "rlimits", "seccomp" if harness_seccomp_supported() else "no_seccomp", "tripwire", "empty_env",
@@ -369,7 +420,7 @@ def main():
                       "report": [], "trip": [], "seconds": 0.0}
         out.write(json.dumps(result) + "\n")
         out.flush()
-        program = Program()
+        program = templates.program()
 
 
 def harness_seccomp_supported():
