@@ -32,7 +32,7 @@ Fallback = Literal["last_number", "none"]
 _BOX = re.compile(r"\\(?:boxed|fbox)\s*\{")
 _HASHES = re.compile(r"^\s*####\s*(.+?)\s*$", re.MULTILINE)
 _ANSWER_IS = re.compile(r"(?:final answer|the answer)\s*(?:is|:)\s*[:=]?\s*(.+?)(?:\.\s|\.?$|\n)", re.IGNORECASE)
-_ANSWER_COLON = re.compile(r"^\s*\**answer\**\s*[:=]\s*(.+?)\s*$", re.IGNORECASE | re.MULTILINE)
+_ANSWER_COLON = re.compile(r"\banswer\**\s*[:=]\s*(.+?)\s*$", re.IGNORECASE | re.MULTILINE)
 _NUMBER = re.compile(r"-?\d[\d,]*(?:\.\d+)?(?:[eE][-+]?\d+)?|-?\.\d+")
 
 
@@ -332,7 +332,9 @@ def match_answer(answers: list[str], method: str, gold: str, response: str,
         if same(answers[0]) == same(gold) and same(gold):
             return True, "same_text", answers[0]
         items, gold_items = _split_top_level(normalize_answer(answers[0])), _split_top_level(normalize_answer(gold))
-        if len(gold_items) > 1 and not _wrapped(normalize_answer(gold)) and len(items) == len(gold_items):
+        if len(gold_items) > 1 and not re.search(r"[\\()\[\]{}]", normalize_answer(gold)) and len(items) == len(gold_items):
+            # A bare list of answers (roots, values): any order. Bracketed ones are tuples, intervals or
+            # sets, which Math-Verify reads with their meaning.
             return _same_items(items, gold_items, checker), "unordered_list", answers[0]
     gold_choice = _choice(gold) if len(gold.strip()) <= 3 else None
     if gold_choice and answers:

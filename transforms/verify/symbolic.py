@@ -9,7 +9,11 @@ caller gets `None, "timeout"` instead of a hung worker.
 
 from __future__ import annotations
 
+import functools
 import json
+import os
+import select
+import time
 import logging
 import re
 import subprocess
@@ -20,6 +24,7 @@ from typing import Optional
 TIMEOUT_S = 5.0
 
 
+@functools.lru_cache(maxsize=1)
 def engine_version() -> str:
     from importlib.metadata import PackageNotFoundError, version
 
@@ -29,17 +34,27 @@ def engine_version() -> str:
         return "math-verify (not installed)"
 
 
-def compare(gold: str, prediction: str) -> dict:
-    """Math-Verify's default API on one pair: {"equal": bool, "gold": ..., "extracted": ...}."""
-    from math_verify import parse, verify
+@functools.lru_cache(maxsize=4096)
+def parse_gold(gold: str) -> tuple:
+    """The parsed reference, once per reference: a prompt's n candidates share it.
 
-    # A bare reference is read as LaTeX ($...$), except a plain number, which Math-Verify's expression reader
-    # takes as written (1,22 is a decimal comma there, a set of two numbers in LaTeX).
+    A bare reference is read as LaTeX ($...$), except a plain number, which Math-Verify's expression reader
+    takes as written (1,22 is a decimal comma there, a set of two numbers in LaTeX)."""
+    from math_verify import parse
+
     bare = "$" not in gold and "\\(" not in gold and "\\[" not in gold and "\\boxed" not in gold
     plain = re.fullmatch(r"[\d\s,.+\-/]+", gold.strip()) is not None
     parsed_gold = parse(f"${gold}$" if bare and not plain else gold, parsing_timeout=None)
     if not parsed_gold and bare:
         parsed_gold = parse(gold if not plain else f"${gold}$", parsing_timeout=None)
+    return tuple(parsed_gold)
+
+
+def compare(gold: str, prediction: str) -> dict:
+    """Math-Verify's default API on one pair: {"equal": bool, "gold": ..., "extracted": ...}."""
+    from math_verify import parse, verify
+
+    parsed_gold = list(parse_gold(gold))
     parsed = parse(prediction, parsing_timeout=None)
     extracted = str(parsed[-1]) if parsed else None
     if not parsed_gold:
@@ -71,28 +86,39 @@ class SymbolicChecker:
         self.timeout_s = timeout_s
         self._proc: Optional[subprocess.Popen] = None
         self._lock = threading.Lock()
+        self._pending = b""
 
     def _start(self) -> subprocess.Popen:
         proc = subprocess.Popen(
             [sys.executable, "-c", "from prefmill.transforms.verify.symbolic import serve; serve()"],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-        proc.stdout.readline()  # ready
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, bufsize=0)
+        self._pending = b""
+        if self._read(proc, 120.0) is None:  # ready (imports sympy: slow on a busy machine)
+            proc.kill()
+            raise RuntimeError("the Math-Verify helper did not start")
         return proc
 
     def _read(self, proc: subprocess.Popen, timeout_s: float) -> Optional[str]:
-        box: list[str] = []
-        reader = threading.Thread(target=lambda: box.append(proc.stdout.readline()), daemon=True)
-        reader.start()
-        reader.join(timeout_s)
-        return box[0] if box else None
+        """One line from the helper, or None when it does not come within the deadline (no thread per call)."""
+        deadline = time.monotonic() + timeout_s
+        fd = proc.stdout.fileno()
+        while b"\n" not in self._pending:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0 or not select.select([fd], [], [], remaining)[0]:
+                return None
+            chunk = os.read(fd, 65536)
+            if not chunk:
+                return None
+            self._pending += chunk
+        line, self._pending = self._pending.split(b"\n", 1)
+        return line.decode()
 
     def verify(self, gold: str, prediction: str) -> tuple[Optional[bool], str, Optional[str]]:
         """(equal or None, status, what Math-Verify extracted); status is ok, unparseable or timeout."""
         with self._lock:
             if self._proc is None or self._proc.poll() is not None:
                 self._proc = self._start()
-            self._proc.stdin.write(json.dumps({"gold": gold, "prediction": prediction}) + "\n")
-            self._proc.stdin.flush()
+            self._proc.stdin.write((json.dumps({"gold": gold, "prediction": prediction}) + "\n").encode())
             line = self._read(self._proc, self.timeout_s)
             if not line:
                 self.close_locked()
