@@ -17,7 +17,10 @@ def modules():
     for package in (prefmill.schemas, prefmill.transforms, prefmill.pipelines):
         yield package.__name__
         for info in pkgutil.walk_packages(package.__path__, package.__name__ + "."):
-            yield info.name
+            # The sandbox runtime runs inside the sandbox's own interpreter, importing its siblings by
+            # their bare names; it is not importable as part of the package (tested through the Sandbox).
+            if ".sandbox_runtime." not in info.name:
+                yield info.name
 
 
 @pytest.mark.parametrize("name", sorted(set(modules())))
