@@ -99,3 +99,19 @@ def test_code_extraction_is_linear_on_backtick_floods():
 
     flood = "```" * 150_000  # quadratic in the old regex
     assert extract_code(flood + "\n```python\nprint(1)\n```") is not None
+
+
+@pytest.mark.parametrize("solution,tests", [
+    ("def chunk(xs, n):\n    return [xs[i:i + n] for i in range(0, len(xs), n)]", ["assert chunk([1, 2, 3], 2) == [[1, 2], [3]]"]),
+    ("def random(seed):\n    return seed * 7 % 11", ["assert random(3) == 10"]),
+    ("def sum(xs):\n    total = 0\n    for x in xs:\n        total += x\n    return total", ["assert sum([1, 2]) == 3"]),
+    ("import math\ndef hyp(a, b):\n    return math.hypot(a, b)", ["assert math.isclose(hyp(3, 4), 5.0)"]),
+])
+def test_honest_names_that_match_a_module_or_the_entry_point_stay_the_programs(solution, tests):
+    box = Sandbox(workers=1)
+    try:
+        entry = "sum" if "def sum" in solution else None
+        verdict = verify_code(_code(solution), {"asserts": tests, "entry_point": entry}, sandbox=box, limits=LIMITS)
+        assert (verdict.passed, verdict.reason) == (True, "correct"), verdict
+    finally:
+        box.close()

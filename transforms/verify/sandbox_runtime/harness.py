@@ -354,7 +354,7 @@ def judge(tests, entry_point, requests_fd, replies_fd, report, nonce):
         report({"done": nonce})
         return 0
     try:
-        namespace = _namespace(hello["names"], channel)
+        namespace = _namespace(hello["names"], channel, reserved_names(tests, entry_point))
     except Exception as exc:  # noqa: BLE001 - whatever the program sent, it is its protocol failure, never ours
         report({"test": -1, "ok": False, "error": f"the program published bad names: {exc}"[:300], "protocol": True})
         report({"done": nonce})
@@ -365,12 +365,29 @@ def judge(tests, entry_point, requests_fd, replies_fd, report, nonce):
     return 0
 
 
-# Names a program may not publish into the test's namespace: the test's own builtins and the standard
-# library's modules (a program's `abs` or `math` would otherwise decide `abs(f(x) - y) < 1e-6`).
-_RESERVED = set(dir(builtins)) | set(sys.stdlib_module_names)
+def reserved_names(tests, entry_point):
+    """Names a program may not publish into the tests' namespace: the builtins (a program's `abs` or
+    `sorted` would otherwise decide `abs(f(x) - y) < 1e-6`), except the entry point; and standard modules
+    the tests use as modules (`math.isclose(...)` gets the real `math`, not the program's object). A
+    function that merely shares a module's name (`def chunk(xs, n)`) stays the program's."""
+    import ast
+
+    reserved = set(dir(builtins)) - {entry_point}
+    for test in tests:
+        try:
+            tree = ast.parse(test)
+        except (SyntaxError, ValueError):
+            continue
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
+                if node.value.id.split(".")[0] in sys.stdlib_module_names:
+                    reserved.add(node.value.id)
+            elif isinstance(node, (ast.Import, ast.ImportFrom)):
+                reserved.update((alias.asname or alias.name).split(".")[0] for alias in node.names)
+    return reserved
 
 
-def _namespace(names, channel):
+def _namespace(names, channel, reserved):
     namespace = {"__name__": "__main__", "__builtins__": builtins}
     module = types.ModuleType("solution")
     for name, node in names.items():
@@ -379,10 +396,15 @@ def _namespace(names, channel):
             # The judge imports the same standard module itself; a program's own module is not shared.
             top = str(node[1]).split(".")[0]
             value = importlib.import_module(str(node[1])) if top in sys.stdlib_module_names else None
-            if value is not None and name in _RESERVED and name != str(node[1]).split(".")[-1]:
+            if value is not None and name in reserved and name != str(node[1]).split(".")[-1]:
                 value = None
-        elif name in _RESERVED:
+        elif name in reserved:
             value = None
+            if name in sys.stdlib_module_names:  # the tests use it as a module: the judge's own import
+                try:
+                    value = importlib.import_module(name)
+                except ImportError:
+                    value = None
         else:
             value = decode(node, channel.wrap)
         if value is not None:
