@@ -117,7 +117,8 @@ class Verdict(Record):
     extracted: Optional[str] = None
     expected: Optional[str] = None
     policy: str = Field("", description="how the verifier was run: its version, extraction policy or sandbox mode")
-    rule: str = Field("", description="the rule that decided, e.g. boxed, answer_phrase, ifeval:strict")
+    rule: str = Field("", description="the rule that decided, e.g. boxed/exact_rational, ifeval:strict 2/3")
+    loose_passed: Optional[bool] = Field(None, description="instructions: IFEval's loose verdict beside the strict one")
 
 
 class AspectRating(Record):

@@ -77,15 +77,40 @@ def _attacks(outside: Path, port: int, pipeline_pid: int, victim_pid: int) -> di
 
 
 def _sandbox_processes() -> list[int]:
-    found = []
+    """This probe's sandbox processes: zygote-descended processes under this process (other pools on the
+    machine, e.g. a test run's own, are not counted); orphans re-parented away would be found by cmdline
+    and uid below, as they keep the zygote's command line."""
+    parents: dict[int, int] = {}
+    zygotes = set()
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
             try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+                parents[int(entry.name)] = int(fields[1])
                 if b"/sandbox/zygote.py" in (entry / "cmdline").read_bytes():
-                    found.append(int(entry.name))
-            except OSError:
+                    zygotes.add(int(entry.name))
+            except (OSError, ValueError, IndexError):
                 continue
-    return found
+    mine = set()
+    for pid in zygotes:
+        cursor, seen = pid, 0
+        while cursor > 1 and seen < 64:
+            if cursor == os.getpid():
+                mine.add(pid)
+                break
+            cursor, seen = parents.get(cursor, 0), seen + 1
+    orphans = {pid for pid in zygotes - mine if parents.get(pid) == 1 and _uid(pid) in UIDS}
+    return sorted(mine | orphans)
+
+
+UIDS: set[int] = set()
+
+
+def _uid(pid: int) -> int:
+    try:
+        return Path(f"/proc/{pid}").stat().st_uid
+    except OSError:
+        return -1
 
 
 def _rss_kib(pids: list[int]) -> int:
@@ -121,6 +146,7 @@ def main(out_path: str) -> None:
     threading.Thread(target=accept, daemon=True).start()
     victim = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(300)"])
     box = Sandbox(workers=2)
+    UIDS.update(box.uids if os.geteuid() == 0 else [os.geteuid()])
     report: dict = {"uid": os.geteuid(), "isolation": box.isolation, "runs": {}}
     attacks = _attacks(outside, listener.getsockname()[1], os.getpid(), victim.pid)
     for name, program in attacks.items():

@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from prefmill.schemas import Candidate, Message, Prompt, PromptCandidates, Reference, stable_id
 
-Layout = Literal["native", "question_answer", "prompt_completions", "messages"]
+Layout = Literal["native", "question_answer", "prompt_completions", "messages", "ifeval"]
 
 # Reason codes of the read stage, in the order the checks run.
 INVALID_UTF8 = "invalid_utf8"
@@ -65,6 +65,8 @@ LAYOUTS: dict[str, dict[str, Optional[str]]] = {
     "question_answer": {"prompt": "question", "answer": "answer", "tests": None, "constraints": None},
     "prompt_completions": {"candidates": "completions"},
     "messages": {"prompt": "messages", "candidates": None},
+    # IFEval's input_data.jsonl: {"key", "prompt", "instruction_id_list", "kwargs"} (read as they are)
+    "ifeval": {"id": "key", "domain": None, "answer": None, "tests": None, "constraints": None, "candidates": None},
 }
 
 
@@ -201,6 +203,36 @@ def _peek_id(row: dict, fields: FieldMap) -> Optional[str]:
     return None
 
 
+def ifeval_constraints_of(row: dict) -> Optional[list[dict]]:
+    """IFEval-shaped instructions as they come, without conversion: `instruction_id_list` + `kwargs` (IFEval's
+    own input data), or a `ground_truth` JSON object with `instruction_id` + `kwargs` (RLVR instruction data).
+
+    >>> ifeval_constraints_of({"instruction_id_list": ["punctuation:no_comma"], "kwargs": [{}]})
+    [{'kind': 'punctuation:no_comma', 'args': {}}]
+    >>> ifeval_constraints_of({"ground_truth": '{"instruction_id": ["detectable_format:title"], "kwargs": [null]}'})
+    [{'kind': 'detectable_format:title', 'args': {}}]
+    """
+    ids, kwargs = row.get("instruction_id_list"), row.get("kwargs")
+    truth = row.get("ground_truth")
+    if ids is None and isinstance(truth, str) and "instruction_id" in truth:
+        try:
+            parsed = json.loads(truth)
+        except json.JSONDecodeError:
+            raise RowError(WRONG_TYPE, "ground_truth is not a JSON object") from None
+        if isinstance(parsed, dict):
+            ids, kwargs = parsed.get("instruction_id"), parsed.get("kwargs")
+    if ids is None:
+        return None
+    if isinstance(ids, str):
+        ids = [ids]
+    if not isinstance(ids, list) or not all(isinstance(i, str) and i for i in ids):
+        raise RowError(WRONG_TYPE, "instruction_id_list must be a list of IFEval instruction ids")
+    kwargs = kwargs if isinstance(kwargs, list) else [kwargs] * len(ids) if isinstance(kwargs, dict) else [{}] * len(ids)
+    if len(kwargs) != len(ids) or not all(k is None or isinstance(k, dict) for k in kwargs):
+        raise RowError(WRONG_TYPE, "kwargs must be a list of objects, one per instruction id")
+    return [{"kind": i, "args": {k: v for k, v in (kw or {}).items() if v is not None}} for i, kw in zip(ids, kwargs)]
+
+
 def _parse_object(row: dict, fields: FieldMap, default_domain: str, default_model: str) -> PromptCandidates:
     prompt_value = _get(row, fields.prompt)
     if prompt_value is _MISSING or prompt_value is None:
@@ -236,6 +268,12 @@ def _parse_object(row: dict, fields: FieldMap, default_domain: str, default_mode
             reference[key] = str(value) if key == "answer" and isinstance(value, (int, float)) else value
 
     domain = _get(row, fields.domain)
+    if "constraints" not in reference:
+        ifeval_constraints = ifeval_constraints_of(row)
+        if ifeval_constraints:
+            reference["constraints"] = ifeval_constraints
+            if domain is _MISSING or domain is None:
+                domain = "instruction"
     prompt_data = {
         "id": prompt_id,
         "messages": messages,

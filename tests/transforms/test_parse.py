@@ -78,3 +78,28 @@ def test_derived_ids_are_stable_and_nested_paths_work():
     a = parse_row({"data": {"q": "same", "a": "1"}}, fields)
     b = parse_row({"data": {"q": "same", "a": "2"}}, fields)
     assert a.prompt.id == b.prompt.id and a.prompt.reference.answer == "1"
+
+
+def test_ifeval_rows_are_read_as_they_are():
+    from prefmill.transforms.parse import field_map_for, parse_row
+
+    row = {"key": 1001, "prompt": "Write a haiku about rain without commas.",
+           "instruction_id_list": ["punctuation:no_comma", "length_constraints:number_words"],
+           "kwargs": [{}, {"num_words": 20, "relation": "less than", "keywords": None}]}
+    pc = parse_row(json.dumps(row), field_map_for("ifeval"))
+    assert (pc.prompt.id, pc.prompt.domain) == ("1001", "instruction")
+    assert [(c.kind, c.args) for c in pc.prompt.reference.constraints] == [
+        ("punctuation:no_comma", {}), ("length_constraints:number_words", {"num_words": 20, "relation": "less than"})]
+    rlvr = {"id": "r1", "prompt": "Answer in capitals.",
+            "ground_truth": json.dumps({"instruction_id": ["change_case:english_capital"], "kwargs": [None]})}
+    pc = parse_row(json.dumps(rlvr), field_map_for("native"))
+    assert pc.prompt.domain == "instruction" and pc.prompt.reference.constraints[0].kind == "change_case:english_capital"
+
+
+def test_ifeval_rows_with_mismatched_kwargs_are_dead_lettered():
+    from prefmill.transforms.parse import RowError, field_map_for, parse_row
+
+    row = {"key": 1, "prompt": "x", "instruction_id_list": ["punctuation:no_comma"], "kwargs": [{}, {}]}
+    with pytest.raises(RowError) as err:
+        parse_row(json.dumps(row), field_map_for("ifeval"))
+    assert err.value.reason == "wrong_type"

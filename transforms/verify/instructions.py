@@ -1,10 +1,13 @@
-"""Instruction-following checks (IFEval-style verifiable constraints).
+"""Instruction-following checks: prefmill's constraint kinds and IFEval's instruction ids, one semantics.
 
 Each constraint is data in the prompt's reference: `{"kind": "word_count", "args": {"relation": "at_most",
-"value": 50}}`. `verify_instructions` checks every constraint; `score` is the fraction satisfied and
-`passed` means all are. A constraint of unknown kind or with bad arguments cannot be checked: the verdict
-is then `passed=None, reason="invalid_constraint"`, naming it, rather than a guess either way.
-`relation` is one of at_least, at_most, exactly, less_than, more_than (IFEval's "less than" also reads).
+"value": 50}}`, or an IFEval instruction as IFEval writes it: `{"kind": "length_constraints:number_words",
+"args": {"num_words": 50, "relation": "less than"}}`. Where a prefmill kind is an IFEval instruction under
+another name (the table in the README), it counts exactly as IFEval does (`ifeval.py`); prefmill's own
+kinds (`required_phrase`, `forbidden_phrases`, `numbered_list_count`, `at_most`/`exactly`/`more_than`
+relations) use the same counting. `passed` is the strict verdict, `loose_passed` IFEval's loose one;
+`score` is the fraction satisfied (strict). An empty response never passes. A constraint of unknown kind or
+with bad arguments cannot be checked: the verdict is then `passed=None, reason="invalid_constraint"`.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import re
 from typing import Callable, Iterable, Optional
 
 from prefmill.schemas import Constraint, Verdict
+from prefmill.transforms.verify import ifeval
 
 Check = Callable[[str, dict, str], tuple[bool, str]]
 _WORD = re.compile(r"\b\w+(?:['\u2019-]\w+)*\b", re.UNICODE)
@@ -65,13 +69,15 @@ def words(text: str) -> list[str]:
 
 
 def sentences(text: str) -> list[str]:
-    """Sentences split after . ! or ? (an unterminated last sentence counts).
+    """Sentences, split as IFEval counts them (see `ifeval.sentence_count`).
 
-    >>> len(sentences("One. Two! Three? Four"))
-    4
+    >>> len(sentences("One. Two! Three? Four")), len(sentences("Dr. Smith arrived at 5 p.m. on time."))
+    (4, 1)
     """
-    parts = re.split(r"(?<=[.!?])\s+", text.strip())
-    return [p for p in parts if _WORD.search(p)]
+    from prefmill.transforms.verify.ifeval import _segmenter
+
+    joined = " ".join(text.split())
+    return [s for s in _segmenter().segment(joined) if s.strip()] if joined else []
 
 
 def _count(kind: str, n: int, args: dict) -> tuple[bool, str]:
@@ -80,53 +86,26 @@ def _count(kind: str, n: int, args: dict) -> tuple[bool, str]:
     return _relation(args)(n, value), f"{kind} is {n}, required {relation} {value}"
 
 
-def _paragraphs(text: str, separator: Optional[str]) -> list[str]:
-    chunks = text.split(separator) if separator else re.split(r"\n\s*\n", text)
-    return [c for c in chunks if c.strip()]
-
-
-def _contains_word(text: str, word: str) -> int:
-    return len(re.findall(rf"(?<!\w){re.escape(word)}(?!\w)", text, re.IGNORECASE))
-
-
-def _bullets(text: str) -> int:
-    return len(re.findall(r"^\s*[*\-\u2022]\s+\S", text, re.MULTILINE))
+def _ifeval(instruction_id: str, translate: Callable[[dict], dict]) -> Check:
+    """A prefmill kind that is an IFEval instruction under another name: same semantics, its args mapped."""
+    def check(text: str, args: dict, prompt: str) -> tuple[bool, str]:
+        try:
+            return ifeval.CHECKS[instruction_id](text, translate(args), prompt)
+        except ifeval.KwargsError as exc:
+            raise ConstraintError(str(exc)) from None
+    return check
 
 
 def _numbered(text: str) -> int:
     return len(re.findall(r"^\s*\d+[.)]\s+\S", text, re.MULTILINE))
 
 
-def _json_ok(text: str) -> tuple[bool, str]:
-    body = text.strip()
-    fenced = re.fullmatch(r"```(?:json)?\s*(.*?)\s*```", body, re.S)
-    if fenced:
-        body = fenced.group(1)
-    try:
-        json.loads(body)
-        return True, "the response is valid JSON"
-    except json.JSONDecodeError as exc:
-        return False, f"the response is not valid JSON ({exc.msg} at char {exc.pos})"
-
-
-def _sections(text: str, marker: str) -> int:
-    if marker.startswith("#"):
-        return len(re.findall(r"^\s*#{1,6}\s+\S", text, re.MULTILINE))
-    return len(re.findall(rf"^\s*{re.escape(marker)}\s*\d+", text, re.MULTILINE))
-
-
-def _letters(text: str) -> list[str]:
-    return [c for c in text if c.isalpha()]
-
-
 def _keywords_include(t: str, a: dict, p: str) -> tuple[bool, str]:
-    missing = [k for k in _strs(a, "keywords") if not _contains_word(t, k)]
-    return not missing, f"missing keywords {missing}" if missing else "all keywords present"
+    return _ifeval("keywords:existence", lambda a: {"keywords": _strs(a, "keywords")})(t, a, p)
 
 
 def _keywords_exclude(t: str, a: dict, p: str) -> tuple[bool, str]:
-    found = [k for k in _strs(a, "keywords") if _contains_word(t, k)]
-    return not found, f"forbidden words used: {found}" if found else "no forbidden word used"
+    return _ifeval("keywords:forbidden_words", lambda a: {"forbidden_words": _strs(a, "keywords")})(t, a, p)
 
 
 def _required_phrase(t: str, a: dict, p: str) -> tuple[bool, str]:
@@ -140,45 +119,11 @@ def _forbidden_phrases(t: str, a: dict, p: str) -> tuple[bool, str]:
     return not found, f"forbidden phrases used: {found}" if found else "no forbidden phrase used"
 
 
-def _start_phrase(t: str, a: dict, p: str) -> tuple[bool, str]:
-    return t.strip().lower().startswith(_str(a, "phrase").lower()), f"starts with {t.strip()[:30]!r}"
-
-
-def _end_phrase(t: str, a: dict, p: str) -> tuple[bool, str]:
-    return t.strip().lower().endswith(_str(a, "phrase").strip().lower()), f"ends with {t.strip()[-40:]!r}"
-
-
-def _title(t: str, a: dict, p: str) -> tuple[bool, str]:
-    ok = bool(re.search(r"<<[^<>\n]+>>", t))
-    return ok, "title in <<...>> found" if ok else "no title in <<...>>"
-
-
-def _case(upper: bool) -> Check:
-    def check(t: str, a: dict, p: str) -> tuple[bool, str]:
-        ok = (t == (t.upper() if upper else t.lower())) and any(c.isalpha() for c in t)
-        wanted = "capitals" if upper else "lowercase"
-        return ok, f"all {wanted}" if ok else f"not all {wanted}"
-    return check
-
-
-def _quotation(t: str, a: dict, p: str) -> tuple[bool, str]:
-    body = t.strip()
-    ok = len(body) > 1 and body[0] == '"' and body[-1] == '"'
-    return ok, "wrapped in double quotes" if ok else "not wrapped in double quotes"
-
-
-def _postscript(t: str, a: dict, p: str) -> tuple[bool, str]:
-    marker = str(a.get("marker", "P.S."))
-    ok = bool(re.search(rf"^\s*{re.escape(marker)}", t, re.MULTILINE))
-    return ok, f"postscript starting with {marker!r} {'found' if ok else 'missing'}"
-
-
 def _repeat_prompt(t: str, a: dict, p: str) -> tuple[bool, str]:
     request = str(a.get("prompt") or p).strip()
     if not request:
         raise ConstraintError("repeat_prompt needs the prompt text (args.prompt)")
-    ok = t.strip().lower().startswith(request.lower())
-    return ok, "starts by repeating the request" if ok else "does not repeat the request first"
+    return ifeval.CHECKS["combination:repeat_prompt"](t, {"prompt_to_repeat": request}, p)
 
 
 def _at_least(a: dict) -> dict:
@@ -186,44 +131,46 @@ def _at_least(a: dict) -> dict:
 
 
 CHECKS: dict[str, Check] = {
-    "word_count": lambda t, a, p: _count("word count", len(words(t)), a),
-    "sentence_count": lambda t, a, p: _count("sentence count", len(sentences(t)), a),
-    "paragraph_count": lambda t, a, p: _count("paragraph count", len(_paragraphs(t, a.get("separator", "***"))), a),
+    "word_count": lambda t, a, p: _count("word count", ifeval.word_count(t), a),
+    "sentence_count": lambda t, a, p: _count("sentence count", ifeval.sentence_count(t), a),
+    "paragraph_count": lambda t, a, p: _count(
+        "paragraph count (*** separated)", ifeval._star_paragraphs(t) or 0, a),
     "keywords_include": _keywords_include,
     "keywords_exclude": _keywords_exclude,
     "keyword_frequency": lambda t, a, p: _count(
-        f"count of {_str(a, 'keyword')!r}", _contains_word(t, _str(a, "keyword")), a),
+        f"count of {_str(a, 'keyword')!r}", len(ifeval._word_pattern(_str(a, "keyword")).findall(t)), a),
     "letter_frequency": lambda t, a, p: _count(
         f"count of letter {_str(a, 'letter')!r}", t.lower().count(_str(a, "letter").lower()), a),
     "required_phrase": _required_phrase,
     "forbidden_phrases": _forbidden_phrases,
-    "start_phrase": _start_phrase,
-    "end_phrase": _end_phrase,
-    "bullet_count": lambda t, a, p: _count("bullet count", _bullets(t), a),
+    "start_phrase": _ifeval("startend:start_checker", lambda a: {"start_phrase": _str(a, "phrase")}),
+    "end_phrase": _ifeval("startend:end_checker", lambda a: {"end_phrase": _str(a, "phrase")}),
+    "bullet_count": lambda t, a, p: _count("bullet count", len(ifeval._BULLET.findall(t)), a),
     "numbered_list_count": lambda t, a, p: _count("numbered item count", _numbered(t), a),
-    "section_count": lambda t, a, p: _count("section count", _sections(t, str(a.get("marker", "SECTION"))),
-                                            _at_least(a)),
-    "json_format": lambda t, a, p: _json_ok(t),
-    "title": _title,
-    "placeholders": lambda t, a, p: _count("placeholder count", len(re.findall(r"\[[^\[\]\n]+\]", t)), _at_least(a)),
-    "lowercase": _case(upper=False),
-    "uppercase": _case(upper=True),
-    "capital_word_frequency": lambda t, a, p: _count(
-        "all-capital word count", sum(1 for w in words(t) if w.isupper() and len(w) > 1), a),
-    "no_commas": lambda t, a, p: ("," not in t, f"{t.count(',')} comma(s)"),
-    "quotation": _quotation,
-    "postscript": _postscript,
+    "section_count": lambda t, a, p: _count(
+        "section count", len(re.split(r"\s?(?<!\w)" + re.escape(str(a.get("marker", "SECTION"))) + r"\s?\d+\s?", t)) - 1,
+        _at_least(a)),
+    "json_format": _ifeval("detectable_format:json_format", lambda a: {}),
+    "title": _ifeval("detectable_format:title", lambda a: {}),
+    "placeholders": lambda t, a, p: _count("placeholder count", len(re.findall(r"\[.*?\]", t)), _at_least(a)),
+    "lowercase": _ifeval("change_case:english_lowercase", lambda a: {}),
+    "uppercase": _ifeval("change_case:english_capital", lambda a: {}),
+    "capital_word_frequency": lambda t, a, p: _count("all-capital word count", ifeval.capital_words(t), a),
+    "no_commas": _ifeval("punctuation:no_comma", lambda a: {}),
+    "quotation": _ifeval("startend:quotation", lambda a: {}),
+    "postscript": _ifeval("detectable_content:postscript", lambda a: {"postscript_marker": str(a.get("marker", "P.S."))}),
     "repeat_prompt": _repeat_prompt,
-    "two_responses": lambda t, a, p: _two_responses(t, str(a.get("separator", "******"))),
+    "two_responses": _ifeval("combination:two_responses", lambda a: {}),
     "highlighted_sections": lambda t, a, p: _count(
-        "highlighted section count", len(re.findall(r"\*[^*\n]+\*", t)), _at_least(a)),
+        "highlighted section count", sum(1 for h in re.findall(r"\*[^\n\*]*\*", t) + re.findall(r"\*\*[^\n\*]*\*\*", t)
+                                         if h.strip("*").strip()), _at_least(a)),
+    "response_language": _ifeval("language:response_language", lambda a: {"language": _str(a, "language")}),
+    "nth_paragraph_first_word": _ifeval("length_constraints:nth_paragraph_first_word", lambda a: {
+        "num_paragraphs": _int(a, "paragraphs"), "nth_paragraph": _int(a, "nth"), "first_word": _str(a, "word")}),
+    "constrained_response": _ifeval("detectable_format:constrained_response", lambda a: {}),
 }
-
-
-def _two_responses(text: str, separator: str) -> tuple[bool, str]:
-    parts = [p.strip() for p in text.split(separator)]
-    ok = len(parts) == 2 and all(parts) and parts[0] != parts[1]
-    return ok, f"{len(parts)} part(s) separated by {separator!r}" + ("" if ok else ", need two different responses")
+# Every IFEval instruction id is a kind too, with IFEval's own kwargs (`instruction_id_list` + `kwargs` data).
+CHECKS.update({instruction_id: _ifeval(instruction_id, dict) for instruction_id in ifeval.CHECKS})
 
 
 def check_constraint(response: str, constraint: Constraint | dict, prompt: str = "") -> tuple[bool, str]:
@@ -243,33 +190,45 @@ def check_constraint(response: str, constraint: Constraint | dict, prompt: str =
 
 
 def verify_instructions(response: str, constraints: Iterable[Constraint | dict], prompt: str = "") -> Verdict:
-    """Verdict of a response against its instruction constraints.
+    """Verdict of a response against its instruction constraints: `passed` is IFEval's strict verdict (all
+    constraints hold on the response as written); `loose_passed` is IFEval's loose one. An empty response
+    never passes.
 
     >>> v = verify_instructions("no commas here", [{"kind": "no_commas"}, {"kind": "uppercase"}])
-    >>> (v.passed, v.score, v.reason)
-    (False, 0.5, 'constraints_failed')
+    >>> (v.passed, v.score, v.reason, v.loose_passed)
+    (False, 0.5, 'constraints_failed', False)
+    >>> verify_instructions("   ", [{"kind": "word_count", "args": {"relation": "less_than", "value": 5}}]).reason
+    'empty_response'
     """
     items = list(constraints or [])
+    policy = "ifeval semantics (prefmill deviations: README); strict decides, loose recorded"
     if not items:
-        return Verdict(passed=None, score=0.0, reason="no_constraints", verifier="instructions",
+        return Verdict(passed=None, score=0.0, reason="no_constraints", verifier="instructions", policy=policy,
                        evidence="the prompt has no constraints")
-    satisfied, failed = 0, []
+    if not response or not response.strip():
+        return Verdict(passed=False, score=0.0, reason="empty_response", verifier="instructions", policy=policy,
+                       rule="ifeval:empty", evidence="the response is empty: no instruction is followed by saying nothing",
+                       loose_passed=False)
+    satisfied, loose_ok, failed = 0, 0, []
     for item in items:
         kind = item.kind if isinstance(item, Constraint) else (item.get("kind") if isinstance(item, dict) else item)
         try:
             ok, detail = check_constraint(response, item, prompt)
+            loose = ok or any(v.strip() and check_constraint(v, item, prompt)[0] for v in ifeval.loose_variants(response))
         except (ConstraintError, ValueError) as exc:
-            return Verdict(passed=None, score=0.0, reason="invalid_constraint", verifier="instructions",
+            return Verdict(passed=None, score=0.0, reason="invalid_constraint", verifier="instructions", policy=policy,
                            evidence=f"cannot check constraint {kind!r}: {exc}"[:500])
-        if ok:
-            satisfied += 1
-        else:
+        satisfied += ok
+        loose_ok += loose
+        if not ok:
             failed.append(f"{kind}: {detail}")
     score = satisfied / len(items)
+    rule = f"ifeval:strict {satisfied}/{len(items)}, loose {loose_ok}/{len(items)}"
     if not failed:
-        return Verdict(passed=True, score=1.0, reason="correct", verifier="instructions",
-                       evidence=f"all {len(items)} constraints satisfied")
-    return Verdict(passed=False, score=score, reason="constraints_failed", verifier="instructions",
+        return Verdict(passed=True, score=1.0, reason="correct", verifier="instructions", policy=policy, rule=rule,
+                       loose_passed=True, evidence=f"all {len(items)} constraints satisfied")
+    return Verdict(passed=False, score=score, reason="constraints_failed", verifier="instructions", policy=policy,
+                   rule=rule, loose_passed=loose_ok == len(items),
                    evidence=(f"{satisfied} of {len(items)} constraints satisfied; failed: " + "; ".join(failed))[:1000])
 
 

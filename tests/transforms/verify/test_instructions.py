@@ -26,8 +26,8 @@ CASES = {
     "json_format": ({}, '{"a": 1}', "a: 1"),
     "title": ({}, "<<Night Sky>>\nStars.", "Night Sky\nStars."),
     "placeholders": ({"value": 2}, "Hi [name], see you on [date].", "Hi [name]."),
-    "lowercase": ({}, "all quiet here.", "All quiet here."),
-    "uppercase": ({}, "LOUD AND CLEAR", "Loud and clear"),
+    "lowercase": ({}, "all quiet in the harbour tonight, and the boats are resting.", "All quiet here."),
+    "uppercase": ({}, "THE HARBOUR IS QUIET TONIGHT AND THE BOATS ARE RESTING.", "Loud and clear"),
     "capital_word_frequency": ({"relation": "at_most", "value": 1}, "Use CAPS sparingly.", "USE CAPS OFTEN."),
     "no_commas": ({}, "No commas here.", "Well, here is one."),
     "quotation": ({}, '"Wrapped."', "Not wrapped."),
@@ -35,12 +35,19 @@ CASES = {
     "repeat_prompt": ({}, "Name a colour. Blue.", "Blue."),
     "two_responses": ({}, "Yes.\n******\nNo.", "Yes."),
     "highlighted_sections": ({"value": 2}, "*one* and *two*", "*one* only"),
+    "response_language": ({"language": "de"}, "Der Hafen war ruhig und die Boote lagen still im Wasser.",
+                          "The harbour was quiet and the boats lay still in the water."),
+    "nth_paragraph_first_word": ({"paragraphs": 2, "nth": 2, "word": "then"}, "First we rest.\n\nThen we climb.",
+                                 "First we rest.\n\nAfter that we climb."),
+    "constrained_response": ({}, "My answer is yes.", "Yes, definitely."),
 }
 
 
 def test_at_least_twenty_kinds_and_every_kind_is_tested():
-    assert len(constraint_kinds()) >= 20
-    assert set(CASES) == set(constraint_kinds())
+    prefmill_kinds = {kind for kind in constraint_kinds() if ":" not in kind}
+    assert len(prefmill_kinds) >= 20
+    assert set(CASES) == prefmill_kinds
+    assert len([kind for kind in constraint_kinds() if ":" in kind]) == 26  # IFEval's 25 ids + start_checker
 
 
 @pytest.mark.parametrize("kind", sorted(CASES))
