@@ -67,10 +67,12 @@ DEVIATIONS = {
 
 @pytest.fixture(scope="module")
 def reference():
-    pytest.importorskip("nltk")
     import ifeval_oracle
 
-    ifeval_oracle.load_reference()
+    try:
+        ifeval_oracle.load_reference()
+    except ImportError as exc:  # the README's test command installs it; say how when it is missing
+        pytest.skip(f"IFEval's reference checkers are not installed: {exc}")
     return ifeval_oracle
 
 
