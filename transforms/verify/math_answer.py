@@ -33,21 +33,6 @@ _BOX = re.compile(r"\\(?:boxed|fbox)\s*\{")
 _HASHES = re.compile(r"^\s*####\s*(.+?)\s*$", re.MULTILINE)
 _ANSWER_IS = re.compile(r"(?:final answer|the answer)\s*(?:is|:)\s*[:=]?\s*(.+?)(?:\.\s|\.?$|\n)", re.IGNORECASE)
 _ANSWER_COLON = re.compile(r"\banswer\**\s*[:=]\s*(.+?)\s*$", re.IGNORECASE | re.MULTILINE)
-_NUMBER = re.compile(r"-?\d[\d,]*(?:\.\d+)?(?:[eE][-+]?\d+)?|-?\.\d+")
-
-
-def _last_boxed(text: str) -> Optional[str]:
-    matches = list(_BOX.finditer(text))
-    for match in reversed(matches):
-        depth, start = 1, match.end()
-        for pos in range(start, len(text)):
-            if text[pos] == "{":
-                depth += 1
-            elif text[pos] == "}":
-                depth -= 1
-                if depth == 0:
-                    return text[start:pos]
-    return None
 
 
 _MINERVA = re.compile(r"final answer is\s*(.+?)\.?\s*I hope it is correct", re.IGNORECASE | re.S)

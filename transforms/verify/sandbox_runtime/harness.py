@@ -111,12 +111,17 @@ def run_script(solution):
     except BaseException as exc:
         sys.stderr.write(describe(exc) + "\n")
         code = 1
+    flush_streams()
+    return code
+
+
+def flush_streams():
+    """Flush what the program printed; a program may have closed or replaced its streams."""
     for stream in (sys.stdout, sys.stderr):
         try:
             stream.flush()
-        except (OSError, ValueError):
+        except (OSError, ValueError, AttributeError):
             pass
-    return code
 
 
 def serve(solution, requests_fd, replies_fd):

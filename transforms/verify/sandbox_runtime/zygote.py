@@ -130,11 +130,7 @@ class Program:
             code = harness.serve(job["solution"], 5, 6)
         except MemoryError:
             return EXIT_MEMORY
-        for stream in (sys.stdout, sys.stderr):
-            try:
-                stream.flush()
-            except (OSError, ValueError):
-                pass
+        harness.flush_streams()
         return code
 
 
