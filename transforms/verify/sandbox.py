@@ -178,6 +178,25 @@ def _local_command(zygote_args: dict) -> list[str]:
 
 
 _WORKER_NUMBERS = itertools.count()
+_TAKEN: set[int] = set()
+
+
+def _free_uid(preferred: int) -> int:
+    """`preferred`, or the next uid in the range that no process on this machine runs as (several pipelines
+    or Beam worker processes each keep pools; two pools on one uid would share RLIMIT_NPROC accounting)."""
+    used = set(_TAKEN)
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                used.add(entry.stat().st_uid)
+            except OSError:
+                continue
+    for offset in range(4000):
+        uid = UID_BASE + (preferred - UID_BASE + offset) % 4000
+        if uid not in used:
+            _TAKEN.add(uid)
+            return uid
+    return preferred
 
 
 class _Worker:
@@ -186,8 +205,8 @@ class _Worker:
         self.mode = isolation
         self.proc: Optional[subprocess.Popen] = None
         self.isolation: list[str] = []
-        # A uid of its own per worker in this process (and, as far as 4,000 allow, across processes).
-        self.uid = UID_BASE + (os.getpid() * 64 + next(_WORKER_NUMBERS)) % 4000
+        # A uid of its own per worker: distinct within this process, and not one a running process holds.
+        self.uid = _free_uid(UID_BASE + (os.getpid() * 64 + next(_WORKER_NUMBERS)) % 4000)
 
     def start(self) -> None:
         uid = self.uid

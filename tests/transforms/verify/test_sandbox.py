@@ -104,7 +104,8 @@ def test_no_processes_left_behind():
     deadline = time.monotonic() + 20
     while _sandbox_uid_processes(box.uids) and time.monotonic() < deadline:
         time.sleep(0.05)
-    assert _sandbox_uid_processes(box.uids) == []
+    left = _sandbox_uid_processes(box.uids)
+    assert left == [], [Path(f"/proc/{pid}/cmdline").read_bytes()[:200] for pid in left]
 
 
 @pytest.mark.parametrize("program", [p for p in CORPUS if expected(p) != "ok"],

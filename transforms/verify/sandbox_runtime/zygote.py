@@ -342,6 +342,11 @@ def run_job(job, program):
             break
     if stdin_fd is not None:
         os.close(stdin_fd)
+    if judge is not None and b'"gone":true' in watch.buffers["report"]:
+        # The judge saw the program die: wait briefly for its exit status (memory, CPU limit, crash).
+        grace = time.monotonic() + 2.0
+        while not keeper.finished() and time.monotonic() < grace:
+            keeper.read(0.05)
     # The program is done with when the judge is: kill it (and its namespace) in every case.
     program_done = keeper.finished()
     for k in keepers:
