@@ -87,8 +87,17 @@ def sentence_count(text: str) -> int:
     >>> sentence_count("Bring layers, e.g. a fleece. The ridge is windy."), sentence_count("Dr. Lee left at 5 p.m. today.")
     (2, 1)
     """
-    joined = " ".join(text.split())
-    return len([s for s in _segmenter().segment(joined) if s.strip()]) if joined else 0
+    return len(sentences(text))
+
+
+_WRAPPERS = str.maketrans({c: " " for c in "\"\u201c\u201d\u2018\u2019'()[]{}«»"})
+
+
+def sentences(text: str) -> list[str]:
+    """The sentences of a text. Quotes and brackets are set aside first: wrapped in them, twenty sentences
+    would be one to the segmenter (a way to game a sentence limit), while the reference counts them."""
+    joined = " ".join(re.sub(r"([!?])[!?]+", r"\1", text.translate(_WRAPPERS)).split())  # "!!!" ends once
+    return [s for s in _segmenter().segment(joined) if s.strip() and re.search(r"\w", s)] if joined else []
 
 
 @functools.lru_cache(maxsize=1)
@@ -365,6 +374,15 @@ CHECKS: dict[str, Check] = {
 }
 
 
+def is_empty(text: Optional[str]) -> bool:
+    """No letter or digit at all: whitespace, zero-width characters, or punctuation only say nothing.
+
+    >>> is_empty("\u200b"), is_empty("***"), is_empty("ok")
+    (True, True, False)
+    """
+    return not text or not any(ch.isalnum() for ch in text)
+
+
 def loose_variants(text: str) -> list[str]:
     """IFEval's loose variants: the response, then without its first line, last line, or both; each also
     without markdown asterisks.
@@ -389,7 +407,7 @@ def check_instruction(instruction_id: str, kwargs: dict, response: str, prompt: 
     if check is None:
         raise KwargsError(f"unknown IFEval instruction id {instruction_id!r}")
     kwargs = {k: v for k, v in (kwargs or {}).items() if v is not None}
-    if not response or not response.strip():
+    if is_empty(response):
         return {"strict": False, "loose": False, "detail": "the response is empty"}
     strict, detail = check(response, kwargs, prompt)
     loose = strict or any(variant.strip() and check(variant, kwargs, prompt)[0] for variant in loose_variants(response))

@@ -74,10 +74,7 @@ def sentences(text: str) -> list[str]:
     >>> len(sentences("One. Two! Three? Four")), len(sentences("Dr. Smith arrived at 5 p.m. on time."))
     (4, 1)
     """
-    from prefmill.transforms.verify.ifeval import _segmenter
-
-    joined = " ".join(text.split())
-    return [s for s in _segmenter().segment(joined) if s.strip()] if joined else []
+    return ifeval.sentences(text)
 
 
 def _count(kind: str, n: int, args: dict) -> tuple[bool, str]:
@@ -126,6 +123,14 @@ def _repeat_prompt(t: str, a: dict, p: str) -> tuple[bool, str]:
     return ifeval.CHECKS["combination:repeat_prompt"](t, {"prompt_to_repeat": request}, p)
 
 
+def _paragraph_count(text: str, args: dict) -> tuple[bool, str]:
+    count = ifeval._star_paragraphs(text)
+    if count is None:  # an empty paragraph between separators fails, whatever the relation (as in IFEval)
+        _int(args)
+        return False, "an empty paragraph between *** separators"
+    return _count("paragraph count (*** separated)", count, args)
+
+
 def _at_least(a: dict) -> dict:
     return {"relation": "at_least", **a}
 
@@ -133,8 +138,7 @@ def _at_least(a: dict) -> dict:
 CHECKS: dict[str, Check] = {
     "word_count": lambda t, a, p: _count("word count", ifeval.word_count(t), a),
     "sentence_count": lambda t, a, p: _count("sentence count", ifeval.sentence_count(t), a),
-    "paragraph_count": lambda t, a, p: _count(
-        "paragraph count (*** separated)", ifeval._star_paragraphs(t) or 0, a),
+    "paragraph_count": lambda t, a, p: _paragraph_count(t, a),
     "keywords_include": _keywords_include,
     "keywords_exclude": _keywords_exclude,
     "keyword_frequency": lambda t, a, p: _count(
@@ -205,7 +209,7 @@ def verify_instructions(response: str, constraints: Iterable[Constraint | dict],
     if not items:
         return Verdict(passed=None, score=0.0, reason="no_constraints", verifier="instructions", policy=policy,
                        evidence="the prompt has no constraints")
-    if not response or not response.strip():
+    if ifeval.is_empty(response):
         return Verdict(passed=False, score=0.0, reason="empty_response", verifier="instructions", policy=policy,
                        rule="ifeval:empty", evidence="the response is empty: no instruction is followed by saying nothing",
                        loose_passed=False)

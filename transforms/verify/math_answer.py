@@ -2,10 +2,12 @@
 correctness.
 
 Extraction policy (explicit, in this order; Math-Verify implements the parsing):
-1. every `\\boxed{...}` answer: several boxes are one answer, a set (or tuple) as the reference implies;
-2. the Minerva phrasing "Final Answer: The final answer is X. I hope it is correct.", "The (final) answer is
-   X", "Answer: X", and a GSM8K `#### X` line;
-3. no anchor: the last LaTeX or plain expression, only under `fallback="last_number"` (lenient), and never
+1. the Minerva phrasing "Final Answer: The final answer is X. I hope it is correct." (Math-Verify's
+   highest priority too);
+2. every `\\boxed{...}` answer: several boxes are one answer, a set (or tuple) as the reference implies;
+3. a GSM8K `#### X` line, then the last "The (final) answer is X" / "Answer: X"; a marked answer that
+   hedges ("5 or 6", "not 5") or names several values where the reference has one is `ambiguous_answer`;
+4. no anchor: the last LaTeX or plain expression, only under `fallback="last_number"` (lenient), and never
    when the last line names several different candidate answers ("maybe 3 or 4" is `ambiguous_answer`);
    `fallback="none"` gives `no_answer` instead.
 GSM8K-style references (`... #### 4`) are read as the number after `####`.
@@ -72,13 +74,16 @@ def anchored_answers(text: str) -> tuple[list[str], str]:
     hashes = _HASHES.findall(text)
     if hashes:
         return [hashes[-1]], "hashes"
-    found = _ANSWER_COLON.findall(text) or _ANSWER_IS.findall(text)
-    if found:
-        return [found[-1].strip().rstrip(".").strip("$").strip()], "answer_is"
+    found = [(m.start(), m.group(1)) for pattern in (_ANSWER_COLON, _ANSWER_IS) for m in pattern.finditer(text)]
+    if found:  # the last statement of an answer wins, whichever phrasing it used
+        return [max(found)[1].strip().rstrip(".").strip("$").strip()], "answer_is"
     return [], "none"
 
 
-_HEDGE = re.compile(r"\b(?:or|maybe|perhaps|possibly|either|probably|might|could be|not sure|guess)\b", re.I)
+_HEDGE = re.compile(r"\b(?:or|maybe|perhaps|possibly|either|probably|might|could be|guess)\b", re.I)
+# A hedge next to a value: "5 or 6", "5 and maybe 6", "not 5", "possibly 6" (not "could be in the domain").
+_VALUE_HEDGE = re.compile(r"\d[^\n\d]{0,12}?\b(?:or|and)\b\s*(?:maybe|perhaps|possibly|probably)?\s*\$?-?\d|"
+                          r"\b(?:not|maybe|perhaps|possibly|probably|either)\s+\$?-?\d", re.I)
 _MATH_SPAN = re.compile(r"\$\$.+?\$\$|\$[^$]+\$|\\\(.+?\\\)|\\\[.+?\\\]", re.S)
 _PLAIN_NUMBER = re.compile(r"(?<![\w.])-?\d+(?:,\d{3})*(?:\.\d+)?(?![\w.]*\w)")
 
@@ -94,7 +99,7 @@ def last_line_candidates(text: str) -> list[str]:
     lines = [line for line in (text or "").strip().splitlines() if line.strip()]
     if not lines:
         return []
-    line = lines[-1]
+    line = " ".join(lines[-2:])
     spans = _MATH_SPAN.findall(line)
     plain = _PLAIN_NUMBER.findall(_MATH_SPAN.sub(" ", line))
     seen: list[str] = []
@@ -106,9 +111,30 @@ def last_line_candidates(text: str) -> list[str]:
 
 
 def hedged(text: str) -> bool:
-    """True when the last non-empty line hedges ("3 or 4", "maybe 5")."""
+    """True when the last two non-empty lines hedge ("3 or 4", "maybe 5", "not 5").
+
+    >>> hedged("It's either 3\\nor 4"), hedged("So the total is 12.")
+    (True, False)
+    """
     lines = [line for line in (text or "").strip().splitlines() if line.strip()]
-    return bool(lines) and bool(_HEDGE.search(_MATH_SPAN.sub(" ", lines[-1])))
+    return bool(lines) and bool(_HEDGE.search(_MATH_SPAN.sub(" ", " ".join(lines[-2:]))))
+
+
+def _ambiguous(answer: str, gold: str) -> bool:
+    """A marked answer that hedges ("5 or 6", "not 5") or names several values where the reference has one.
+
+    >>> _ambiguous("5 or maybe 6", "5"), _ambiguous("5, 6", "5"), _ambiguous("5, 6", "5, 6"), _ambiguous("12", "12")
+    (True, True, False, False)
+    """
+    if to_number(gold) is None:
+        return False  # a list, tuple, set, interval, expression or text: Math-Verify reads it whole
+    plain = _MATH_SPAN.sub(" 0 ", answer)  # a math span counts as a value
+    if _VALUE_HEDGE.search(plain):
+        return True
+    if to_number(answer) is not None:
+        return False  # one value (a fraction, a mixed number)
+    values = {v for v in _PLAIN_NUMBER.findall(normalize_answer(answer))}
+    return len(values) > 1
 
 
 def reference_answer(reference: str) -> str:
@@ -197,8 +223,8 @@ def to_number(text: str) -> Optional[Fraction]:
     True
     """
     norm = normalize_answer(text)
-    if re.search(r",\s", norm):
-        return None  # "32, 349" is two numbers, never the thousands-separated 32349
+    if re.search(r",\s", norm) or (re.search(r"\d\s+\d", norm) and not _MIXED.match(norm)):
+        return None  # "32, 349" or "1 2" (or "3 hours 4 minutes") are not one number
     s = norm if _MIXED.match(norm) else norm.replace(" ", "")
     if not s:
         return None
@@ -230,15 +256,17 @@ def to_number(text: str) -> Optional[Fraction]:
     return value
 
 
-_CHOICE = re.compile(r"^\(?([A-Ea-e])\)?(?:[.:)]|\s|$)")
-_OPTION = re.compile(r"^(?:option|choice)\s+\(?([A-Ea-e])\)?", re.IGNORECASE)
+_CHOICE = re.compile(r"^(?:\(([A-Ea-e])\)|([A-E]))[.:]?$")  # "(c)" or "C", never a bare "e" (a constant)
+_OPTION = re.compile(r"^(?:option|choice)\s+\(?([A-Ea-e])\)?[.:]?$", re.IGNORECASE)
+_GOLD_CHOICE = re.compile(r"^\(?([A-E])\)?$")
 _SYMBOLIC_HINT = re.compile(r"[A-Za-z\\^{}()\[\]]")
 
 
 def _choice(text: str) -> Optional[str]:
-    text = text.strip()
+    """The option letter when the whole answer is one ("(C)", "C.", "option C"), else None."""
+    text = re.sub(r"\\text\{([^{}]*)\}", r"\1", text.strip().strip("$")).strip()
     match = _OPTION.match(text) or _CHOICE.match(text)
-    return match.group(1).upper() if match else None
+    return next(g for g in match.groups() if g).upper() if match else None
 
 
 def _split_top_level(text: str) -> list[str]:
@@ -287,6 +315,26 @@ def _exact(answer: str, gold: str) -> Optional[bool]:
     return False
 
 
+def same_text(answer: str, gold: str) -> bool:
+    """Equal as normalised text, case-sensitive; spaces count only between word characters ("1 2" is
+    not "12"; "2x + 1" is "2x+1").
+
+    >>> same_text("2x + 1", "2x+1"), same_text("1 2", "12"), same_text("e", "E")
+    (True, False, False)
+    """
+    squeeze = lambda t: re.sub(r"(?<!\w)\s+|\s+(?!\w)", "", normalize_answer(t))  # noqa: E731
+    return bool(squeeze(gold)) and squeeze(answer) == squeeze(gold) and _same_left_side(answer, gold)
+
+
+_LEFT = re.compile(r"^\s*\$?\s*([a-zA-Z])\s*=")
+
+
+def _same_left_side(answer: str, gold: str) -> bool:
+    """`x = 5` and `y = 5` are different answers; `x = 5` and `5` are the same one."""
+    a, g = _LEFT.match(answer), _LEFT.match(gold)
+    return not (a and g) or a.group(1) == g.group(1)
+
+
 def _terminates(value: Fraction) -> bool:
     den = value.denominator
     for p in (2, 5):
@@ -309,21 +357,24 @@ def _same_items(items: list[str], gold_items: list[str], checker) -> bool:
 def match_answer(answers: list[str], method: str, gold: str, response: str,
                  checker=None) -> tuple[Optional[bool], str, Optional[str]]:
     """(equal or None, rule, extracted). None means it could not be decided (timeout or unparseable gold)."""
+    if len(answers) == 1 and not _same_left_side(answers[0], gold):
+        return False, "left_side", answers[0]  # x = 5 is not y = 5
     if len(answers) == 1 and (method != "last_number" or answers[0] != response.strip()):
         exact = _exact(answers[0], gold)
         if exact is not None:
             return exact, "exact_rational", answers[0]
-        same = lambda t: normalize_answer(t).replace(" ", "").lower()  # noqa: E731
-        if same(answers[0]) == same(gold) and same(gold):
+        if same_text(answers[0], gold):
             return True, "same_text", answers[0]
         items, gold_items = _split_top_level(normalize_answer(answers[0])), _split_top_level(normalize_answer(gold))
         if len(gold_items) > 1 and not re.search(r"[\\()\[\]{}]", normalize_answer(gold)) and len(items) == len(gold_items):
             # A bare list of answers (roots, values): any order. Bracketed ones are tuples, intervals or
             # sets, which Math-Verify reads with their meaning.
             return _same_items(items, gold_items, checker), "unordered_list", answers[0]
-    gold_choice = _choice(gold) if len(gold.strip()) <= 3 else None
+    gold_choice = _GOLD_CHOICE.match(gold.strip())  # an option letter, in capitals (a lone `e` is a constant)
     if gold_choice and answers:
-        return _choice(answers[-1]) == gold_choice, "choice", answers[-1]
+        if len(answers) != 1 or method == "last_number":
+            return False, "choice", ", ".join(answers)[:200]  # several boxes, or no marked answer: no option
+        return _choice(answers[0]) == gold_choice.group(1), "choice", answers[0]
     if checker is None:
         from prefmill.transforms.verify.symbolic import shared_checker
 
@@ -384,6 +435,10 @@ def verify_math(response: str, reference: str, fallback: Fallback = "last_number
         else:
             answers = [text.strip()]  # Math-Verify takes the last expression
         method = "last_number"
+    if method in ("minerva", "hashes", "answer_is") and _ambiguous(answers[0], gold):
+        return Verdict(passed=False, score=0.0, reason="ambiguous_answer", verifier="math", expected=gold,
+                       policy=policy, rule=f"{method}/ambiguous", extracted=answers[0][:200],
+                       evidence=f"the marked answer hedges or names several values: {answers[0][:200]}")
     if not any(normalize_answer(a) for a in answers):
         return Verdict(passed=False, score=0.0, reason="no_answer", verifier="math", expected=gold, policy=policy,
                        rule=method, evidence=f"the final answer is empty; reference is {gold}")

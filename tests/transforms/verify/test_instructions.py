@@ -80,3 +80,15 @@ def test_bad_constraints_are_unverifiable_not_failed(constraints):
 def test_ifeval_style_relation_spelling_and_empty_list():
     assert check_constraint("a b", {"kind": "word_count", "args": {"relation": "less than", "value": 3}})[0]
     assert verify_instructions("x", []).reason == "no_constraints"
+
+
+def test_gaming_attempts_from_a_review_do_not_pass():
+    twenty = '"' + " ".join(f"This is sentence number {i} of the answer." for i in range(20)) + '"'
+    limit = [{"kind": "length_constraints:number_sentences", "args": {"num_sentences": 3, "relation": "less than"}}]
+    assert verify_instructions(twenty, limit).passed is False  # quotes do not make twenty sentences one
+    paragraphs = "Para one.\n***\nPara two.\n***\nPara three.\n***\n***\nPara four."
+    assert verify_instructions(paragraphs, [{"kind": "paragraph_count", "args": {"value": 2, "relation": "at_most"}}]
+                               ).passed is False  # an empty inner paragraph fails, as in IFEval
+    for invisible in ("\u200b", "\ufeff", "***", "..."):
+        verdict = verify_instructions(invisible, [{"kind": "no_commas"}])
+        assert (verdict.passed, verdict.reason) == (False, "empty_response")

@@ -67,6 +67,24 @@ def test_agrees_with_math_verify_suite(case):
     ("qz vbn ploo 9 ekr 4 or kja", "4", False, "ambiguous_answer"),
     ("The answer is 1/3.", "0.33", False, "wrong_answer"),
     ("The answer is 0.333.", "\\frac{1}{3}", False, "wrong_answer"),
+    # From a second review: hedges after a marker, extraction order, spaces, letters, left sides.
+    ("The answer is 5 or 6.", "5", False, "ambiguous_answer"),
+    ("The answer is 5, 6", "5", False, "ambiguous_answer"),
+    ("The answer is 5 (or possibly 6).", "5", False, "ambiguous_answer"),
+    ("The final answer is 5 or 6. I hope it is correct.", "5", False, "ambiguous_answer"),
+    ("The answer is not 5.", "5", False, "ambiguous_answer"),
+    ("Wrong answer: 5\nRecomputing carefully, the final answer is 6.", "5", False, "wrong_answer"),
+    ("It's either 3\nor 4", "4", False, "ambiguous_answer"),
+    ("\\boxed{1 2}", "12", False, "wrong_answer"),
+    ("\\boxed{3 hours 4 minutes}", "34", False, "wrong_answer"),
+    ("The answer is e.", "E", False, "wrong_answer"),
+    ("\\boxed{x = 5}", "y = 5", False, "wrong_answer"),
+    ("The answer is a prime number, namely 7.", "A", False, "wrong_answer"),
+    ("\\boxed{B} \\boxed{A}", "A", False, "wrong_answer"),
+    ("\\boxed{e + 1}", "e", False, "wrong_answer"),
+    ("\\boxed{a + 1, b + 2}", "a, b", False, "wrong_answer"),
+    ("The answer is (C).", "C", True, "correct"),
+    ("The answer is 2 1/2.", "5/2", True, "correct"),
 ])
 def test_hard_cases(response, reference, passed, reason):
     verdict = verify_math(response, reference)

@@ -115,3 +115,31 @@ def test_honest_names_that_match_a_module_or_the_entry_point_stay_the_programs(s
         assert (verdict.passed, verdict.reason) == (True, "correct"), verdict
     finally:
         box.close()
+
+
+DUNDER_BUILTINS = """
+import harness, wire
+def similar(a, b):
+    return None
+_send = wire.send
+def send(fd, message):
+    if isinstance(message, dict) and "names" in message:
+        message["names"]["__builtins__"] = ["d", [[k, ["i", "0"]] for k in ("abs", "set", "sorted")]]
+    return _send(fd, message)
+wire.send = harness.send = send
+"""
+
+
+@pytest.mark.parametrize("solution,tests", [
+    (DUNDER_BUILTINS, {"asserts": ["assert set(similar([3, 4, 5], [4, 5, 6])) == set((4, 5))"]}),
+    ("from dataclasses import dataclass\n@dataclass\nclass T:\n    pass\ndef is_prime(n):\n    return T()",
+     {"asserts": ["assert is_prime(7)", "assert is_prime(13)"]}),
+    ("def add(a, b):\n    return 0", {"asserts": ["def check(candidate):\n    assert candidate(1, 2) == 3\n"]}),
+])
+def test_second_review_findings_are_not_passed(solution, tests):
+    box = Sandbox(workers=1)
+    try:
+        verdict = verify_code(_code(solution), tests, sandbox=box, limits=LIMITS)
+        assert verdict.passed is not True, verdict
+    finally:
+        box.close()

@@ -397,6 +397,8 @@ def _namespace(names, channel, reserved):
     module = types.ModuleType("solution")
     for name, node in names.items():
         name = str(name)
+        if not name.isidentifier() or name.startswith("__"):
+            continue  # `__builtins__` and the like would decide every builtin the tests call
         if type(node) is list and node[:1] == ["mod"]:
             # The judge imports the same standard module itself; a program's own module is not shared.
             top = str(node[1]).split(".")[0]
@@ -430,7 +432,10 @@ def _run_test(index, test, namespace, entry_point, channel):
         for name in added:
             if name.startswith("test_") and callable(namespace[name]):
                 namespace[name]()
-        if "check" in added and entry_point and callable(namespace["check"]):
+        if "check" in added and callable(namespace["check"]):
+            if not entry_point or entry_point not in namespace:
+                raise Unverifiable("a check(candidate) test needs the entry point (tests.entry_point) the program "
+                                   "defines", versus_plain=False)
             namespace["check"](namespace[entry_point])  # HumanEval: check(candidate)
         return {"test": index, "ok": True}
     except Unverifiable as exc:

@@ -193,6 +193,15 @@ class DataValue:
     __ne__ = __eq__
     __hash__ = None
 
+    def __bool__(self):
+        raise Unverifiable(f"the test tested the truth of a {self.type_name} object of the program's")
+
+    def __len__(self):
+        raise Unverifiable(f"the test took len() of a {self.type_name} object of the program's")
+
+    def __contains__(self, item):
+        raise Unverifiable(f"the test used `in` on a {self.type_name} object of the program's")
+
     def __getattr__(self, name):
         if name.startswith("__"):
             raise AttributeError(name)
