@@ -13,6 +13,8 @@ from typing import Any, Literal, Optional
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from prefmill.schemas.redact import redact
+
 # Bump when a column is added, removed or changes meaning; stored in the commit metadata of every version.
 SCHEMA_VERSION = "3"  # 2: pairs.granularity; 3: pairs.judge (judges, agreement, position bias)
 
@@ -263,7 +265,10 @@ class PreferencePair(Record):
 
 
 class DeadLetter(Record):
-    """A record a stage could not process, with the reason code and the original payload."""
+    """A record a stage could not process, with the reason code and the original payload.
+
+    Error and payload are redacted of secrets here, the one place every stage's errors become records.
+    """
 
     stage: str
     reason: str
@@ -272,3 +277,8 @@ class DeadLetter(Record):
     error: str = ""
     run_id: str = ""
     created_at: datetime = Field(default_factory=utc_now)
+
+    @field_validator("payload", "error")
+    @classmethod
+    def _no_secrets(cls, value: str) -> str:
+        return redact(value)

@@ -137,6 +137,10 @@ class FakeLLMServer:
             self._send(http, 500, b'{"error": "internal"}')
         elif behaviour == "400":
             self._send(http, 400, b'{"error": "bad request"}')
+        elif behaviour in ("401-echo", "500-echo"):
+            # Some servers and proxies echo the request headers in their error bodies.
+            echoed = {"error": "rejected", "request_headers": dict(http.headers.items())}
+            self._send(http, int(behaviour[:3]), json.dumps(echoed).encode())
         elif behaviour == "timeout":
             time.sleep(self.hang_s)
             self._send(http, 500, b'{"error": "too late"}')

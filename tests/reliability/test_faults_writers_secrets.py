@@ -85,7 +85,9 @@ def test_two_concurrent_writers_both_land_or_one_fails_clearly(tmp_path):
 def test_api_key_is_never_written_anywhere(tmp_path, monkeypatch, capsys):
     secret = "sk-prefmill-SECRET-0123456789"
     monkeypatch.setenv("PREFMILL_RELIABILITY_KEY", secret)
-    with FakeLLMServer(behave=lambda i, b, a: "500" if i % 7 == 3 else "ok") as server:
+    # Errors that echo the request's Authorization header (401 and 500 bodies) end up in dead letters.
+    echo = lambda i, b, a: "401-echo" if i % 7 == 3 else "500-echo" if i % 7 == 5 else "ok"  # noqa: E731
+    with FakeLLMServer(behave=echo) as server:
         config = {"input": {"path": str(write_prompts(tmp_path, ROWS[:12]))}, "output": {"uri": str(tmp_path / "ds")},
                   "generate": {"mode": "models", "models": [model(server.url, api_key_env="PREFMILL_RELIABILITY_KEY",
                                                                   max_retries=0)]}}
@@ -101,3 +103,5 @@ def test_api_key_is_never_written_anywhere(tmp_path, monkeypatch, capsys):
     for path in tmp_path.rglob("*"):
         if path.is_file():
             assert secret.encode() not in path.read_bytes(), path
+    assert main(["sql", uri, "SELECT count(*) FROM dead_letters WHERE error LIKE '%REDACTED%'", "--format", "csv"]) == 0
+    assert int(capsys.readouterr().out.splitlines()[-1]) > 0  # the echoes were there, and were redacted

@@ -25,6 +25,7 @@ import time
 import weakref
 from typing import Any, Optional
 
+from prefmill.schemas.redact import register_secret
 from prefmill.transforms.llm.base import LLMHandler, LLMRequest, LLMResponse, SamplingParams
 from prefmill.transforms.llm.options import OpenAIOptions
 
@@ -214,6 +215,7 @@ class OpenAICompatibleHandler(LLMHandler):
         if self.options.api_key_env:
             key = os.environ.get(self.options.api_key_env)
             if key:
+                register_secret(key)  # whatever a server echoes back is redacted before it becomes a record
                 headers["Authorization"] = f"Bearer {key}"
         return headers
 
