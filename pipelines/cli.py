@@ -22,6 +22,7 @@ from datetime import datetime
 from typing import Any, Optional, Sequence
 
 from prefmill.schemas import PrefmillError
+from prefmill.schemas.redact import redact
 
 EXIT_ERROR = 2
 EXIT_JOB_FAILED = 1
@@ -328,7 +329,7 @@ def main(argv: Optional[list[str]] = None) -> int:
             return {"show": _cmd_show, "diff": _cmd_diff, "export": _cmd_export, "report": _cmd_report}[args.command](args)
         return {"validate": _cmd_validate, "versions": _cmd_versions, "sql": _cmd_sql}[args.command](args)
     except PrefmillError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {redact(str(exc))}", file=sys.stderr)
         return EXIT_ERROR
 
 

@@ -13,6 +13,7 @@ each prompt field lives in the row, so common layouts read without a conversion 
 from __future__ import annotations
 
 import json
+import re
 from typing import Any, Literal, Optional
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -31,6 +32,11 @@ WRONG_TYPE = "wrong_type"
 INVALID_VALUE = "invalid_value"
 EMPTY_PROMPT = "empty_prompt"
 DUPLICATE_ID = "duplicate_id"
+INVALID_UNICODE = "invalid_unicode"
+TOO_DEEP = "too_deep"
+NUMBER_TOO_LARGE = "number_too_large"
+MAX_DEPTH = 64  # nesting a prompt row never needs; deeper JSON is refused before it can exhaust the stack
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 class RowError(Exception):
@@ -111,13 +117,63 @@ def decode_row(raw: bytes | str | dict, max_row_bytes: int) -> dict:
             raise RowError(INVALID_UTF8, f"row is not valid UTF-8: {exc}") from None
     elif len(raw.encode("utf-8", errors="replace")) > max_row_bytes:
         raise RowError(ROW_TOO_LARGE, f"row is over the limit of {max_row_bytes} bytes")
+    raw = raw.lstrip("\ufeff")  # a byte-order mark (some editors write one per file, some per line)
+    if _nesting(raw) > MAX_DEPTH:
+        raise RowError(TOO_DEEP, f"JSON nested more than {MAX_DEPTH} levels deep")
     try:
         value = json.loads(raw)
     except json.JSONDecodeError as exc:
         raise RowError(MALFORMED_JSON, f"not valid JSON: {exc}") from None
+    except RecursionError:
+        raise RowError(TOO_DEEP, "JSON nested too deeply to read") from None
+    except ValueError as exc:  # Python's limit on integer digits (a 5,000-digit number)
+        raise RowError(NUMBER_TOO_LARGE, f"a number in the row is too large: {str(exc)[:80]}") from None
     if not isinstance(value, dict):
         raise RowError(NOT_AN_OBJECT, f"a row must be a JSON object, got {type(value).__name__}")
+    bad = _lone_surrogate(value)
+    if bad is not None:
+        raise RowError(INVALID_UNICODE, f"a lone UTF-16 surrogate (\\u{ord(bad):04x}) in a string: not text")
     return value
+
+
+def _nesting(text: str) -> int:
+    """The deepest bracket nesting outside strings (cheap: no recursion, one pass)."""
+    if text.count("[") + text.count("{") <= MAX_DEPTH:
+        return 0
+    depth = deepest = 0
+    in_string = escaped = False
+    for ch in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == '"':
+                in_string = False
+        elif ch == '"':
+            in_string = True
+        elif ch in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif ch in "]}":
+            depth -= 1
+    return deepest
+
+
+def _lone_surrogate(value: Any) -> Optional[str]:
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            found = _SURROGATE.search(item)
+            if found:
+                return found.group()
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return None
 
 
 def _messages(value: Any, field: str) -> list[dict]:

@@ -44,6 +44,8 @@ class InputConfig(BaseModel):
     default_domain: Domain = Field("chat", description="domain of rows that do not name one")
     candidate_model: str = Field("recorded", description="model name for recorded responses that do not name one")
     max_row_bytes: int = Field(1_000_000, gt=0, description="rows larger than this are dead-lettered (row_too_large)")
+    dead_letter_payload_bytes: int = Field(
+        65_536, ge=256, description="a dead-lettered row keeps at most this prefix, with its size and sha256")
     hf_split: str = Field("train", description="split to read with format hf")
     hf_config: Optional[str] = Field(None, description="dataset configuration name with format hf")
     split_bytes: int = Field(DEFAULT_SPLIT_BYTES, gt=0,
@@ -130,6 +132,23 @@ def _first_and_count(values) -> tuple:
     return count, first, source
 
 
+def payload_prefix(raw, limit: int):
+    """The row as kept in its dead letter: whole when small, else a prefix, its size and its sha256 (a 10 MB
+    row must not become a 10 MB dead letter in every later version of the table).
+
+    >>> payload_prefix(b"x" * 300, 256).endswith("[row of 300 bytes, sha256 0d4e2ca9e9cb...; first 256 bytes kept]")
+    True
+    """
+    data = raw if isinstance(raw, bytes) else str(raw).encode("utf-8", "backslashreplace")
+    if len(data) <= limit:
+        return raw
+    import hashlib
+
+    digest = hashlib.sha256(data).hexdigest()
+    head = data[:limit].decode("utf-8", "backslashreplace")
+    return f"{head} [row of {len(data)} bytes, sha256 {digest[:12]}...; first {limit} bytes kept]"
+
+
 class ParseRows(Stage):
     name = "read"
 
@@ -138,6 +157,7 @@ class ParseRows(Stage):
         self.config = config
         self.fields: FieldMap = config.field_map()
 
+
     def record_id(self, element: RawRow) -> str:
         return f"{element.source}:{element.index + 1}"
 
@@ -145,7 +165,8 @@ class ParseRows(Stage):
         try:
             parsed = _parse(row, self.config, self.fields)
         except RowError as err:
-            yield Reject(err.reason, error=str(err), record_id=err.record_id or self.record_id(row), payload=row.raw)
+            yield Reject(err.reason, error=str(err), record_id=err.record_id or self.record_id(row),
+                         payload=payload_prefix(row.raw, self.config.dead_letter_payload_bytes))
             return
         yield row, parsed
 
