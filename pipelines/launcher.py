@@ -26,13 +26,14 @@ import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.runners.runner import PipelineState
 
+from prefmill.pipelines import housekeeping
 from prefmill.pipelines.build import STAGES, RunContext, build_pipeline
 from prefmill.pipelines.config import PrefmillConfig
 from prefmill.pipelines.runners import make_pipeline
 from prefmill.pipelines.summary import RunSummary, counters_from_result, stage_counts
 from prefmill.schemas import SCHEMA_VERSION, DeadLetter, PreferencePair, PrefmillError
 from prefmill.transforms.dataset import DatasetPaths, commit_run_files
-from prefmill.transforms.dataset.layout import DEAD_LETTERS, PAIRS
+from prefmill.transforms.dataset.layout import DEAD_LETTERS, PAIRS, is_remote
 from prefmill.transforms.dataset.writer import read_manifest
 from prefmill.transforms.progress import ENV_FLAG
 
@@ -60,14 +61,8 @@ def new_run_id() -> str:
     return datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ") + "-" + secrets.token_hex(3)
 
 
-def _write_json(path: str, data: dict) -> None:
-    with FileSystems.create(path) as handle:
-        handle.write(json.dumps(data, indent=2, sort_keys=True, default=str).encode("utf-8"))
-
-
-def _read_json(path: str) -> dict:
-    with FileSystems.open(path) as handle:
-        return json.loads(handle.read().decode("utf-8"))
+_write_json = housekeeping.write_json
+_read_json = housekeeping.read_json
 
 
 FAULT_ENV = "PREFMILL_FAULT_KILL_AT"  # failure injection for the reliability suite only
@@ -97,15 +92,8 @@ def _commit_plan(paths: DatasetPaths, plan: dict) -> tuple[int, int]:
 
 def _remove_staged(paths: DatasetPaths, run_id: str) -> None:
     """Staged parts were rewritten into the table's parts; once committed they are only clutter."""
-    staged = FileSystems.join(paths.run_dir(run_id), "staged")
-    files = [m.path for r in FileSystems.match([FileSystems.join(staged, "*", "*", "*.parquet")])
-             for m in r.metadata_list]
-    if files:
-        FileSystems.delete(files)
-    if os.path.isdir(staged):
-        import shutil
-
-        shutil.rmtree(staged, ignore_errors=True)
+    # Tolerant of a concurrent recovery of the same run removing the same files first.
+    housekeeping.remove_tree(FileSystems.join(paths.run_dir(run_id), "staged"))
 
 
 def recover_unfinished(paths: DatasetPaths) -> list[RunSummary]:
@@ -116,8 +104,21 @@ def recover_unfinished(paths: DatasetPaths) -> list[RunSummary]:
         run_dir = match.path[: -len(PLAN_FILE) - 1]
         if FileSystems.exists(FileSystems.join(run_dir, SUMMARY_FILE)):
             continue
-        plan = _read_json(match.path)
-        pairs_version, dead_version = _commit_plan(paths, plan)
+        try:
+            plan = _read_json(match.path)
+            plan["run_id"], plan["files"], plan["summary"]  # noqa: B018 - the keys a plan must have
+        except (housekeeping.UnreadablePlan, KeyError) as exc:
+            housekeeping.move_aside(match.path, f"the commit plan of run {os.path.basename(run_dir)} cannot be read "
+                                                f"({exc}); that run is not committed")
+            continue
+        except (IOError, OSError):
+            continue  # another recovery moved or finished it meanwhile
+        try:
+            pairs_version, dead_version = _commit_plan(paths, plan)
+        except (IOError, OSError):
+            if FileSystems.exists(FileSystems.join(run_dir, SUMMARY_FILE)):
+                continue  # a concurrent recovery committed it and removed its staged files first
+            raise
         summary = RunSummary.model_validate({**plan["summary"], "pairs_version": pairs_version,
                                              "dead_letters_version": dead_version, "recovered": True})
         _write_json(FileSystems.join(run_dir, SUMMARY_FILE), summary.model_dump(mode="json"))
@@ -182,8 +183,14 @@ def run_config(config: PrefmillConfig, *, output: Optional[str] = None, beam_arg
     if not dry_run:
         for summary in recover_unfinished(paths):
             print(f"recovered run {summary.run_id}: committed as pairs version {summary.pairs_version}")
+        cleaned = housekeeping.clean_abandoned(paths, PLAN_FILE, SUMMARY_FILE)
+        if cleaned["files"]:
+            print(f"removed what {cleaned['runs']} killed run(s) left behind: {cleaned['files']} file(s), "
+                  f"{cleaned['bytes'] / 2 ** 20:.1f} MiB")
 
     ctx = RunContext(run_id=new_run_id(), config_hash=config.data_hash(), paths=paths)
+    if not dry_run and not is_remote(paths.uri):
+        housekeeping.write_lease(paths, ctx.run_id)
     build_pipeline(pipeline, config, ctx)
     if not dry_run and runner_label.startswith("FnApiRunner"):
         check_code_sandbox(config)

@@ -1,0 +1,176 @@
+"""The launcher's own files, written so that no crash or full disk can leave one half-written, and the
+clean-up of what killed runs leave behind.
+
+- Every file the launcher relies on (commit plans, summaries, leases) is written to a temporary name,
+  fsynced and renamed into place: a reader sees the old file or the new one, never a torn one. (Bucket
+  URIs: an object upload is already all-or-nothing.)
+- A plan that cannot be read anyway (written by an older version, or damaged by hand) is moved aside with a
+  warning, and recovery goes on with the other runs instead of failing every later run.
+- Each run leaves a lease (its pid and host). The next run on the same dataset removes the parts, staged
+  parts and `beam-temp-*` folders of runs that have neither a plan nor a summary and whose process is
+  gone (or that are over a day old, for runs of another host), and says how much it removed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import shutil
+import socket
+import sys
+import time
+from typing import Callable, Optional
+
+from apache_beam.io.filesystems import FileSystems
+
+from prefmill.transforms.dataset import DatasetPaths
+from prefmill.transforms.dataset.layout import TABLES, is_remote
+
+LEASE_FILE = "lease.json"
+STALE_AFTER_S = 24 * 3600
+_opener: Callable = open  # the fault-injection seam of the reliability tests (a full disk mid-write)
+
+
+class UnreadablePlan(ValueError):
+    """A commit plan that is not the JSON object a plan must be."""
+
+
+def write_json(path: str, data: dict) -> None:
+    payload = json.dumps(data, indent=2, sort_keys=True, default=str).encode("utf-8")
+    if is_remote(path):
+        with FileSystems.create(path) as handle:
+            handle.write(payload)
+        return
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    temporary = f"{path}.tmp-{os.getpid()}-{secrets.token_hex(4)}"  # unique per writer, threads included
+    try:
+        with _opener(temporary, "wb") as handle:
+            handle.write(payload)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        try:
+            os.unlink(temporary)
+        except OSError:
+            pass
+        raise
+    directory = os.open(os.path.dirname(path), os.O_RDONLY)
+    try:
+        os.fsync(directory)  # the rename itself survives a power cut
+    finally:
+        os.close(directory)
+
+
+def read_json(path: str) -> dict:
+    with FileSystems.open(path) as handle:
+        data = handle.read()
+    try:
+        value = json.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise UnreadablePlan(f"{path} is not JSON ({exc})") from None
+    if not isinstance(value, dict):
+        raise UnreadablePlan(f"{path} is not a JSON object")
+    return value
+
+
+def move_aside(path: str, reason: str) -> Optional[str]:
+    """Rename an unusable file so nothing reads it again; returns the new name (None if it vanished)."""
+    target = f"{path}.unreadable-{time.strftime('%Y%m%dT%H%M%S')}"
+    try:
+        if is_remote(path):
+            FileSystems.rename([path], [target])
+        else:
+            os.replace(path, target)
+    except (OSError, IOError):
+        return None
+    print(f"warning: {reason}; moved aside to {target}", file=sys.stderr)
+    return target
+
+
+def remove_tree(path: str) -> tuple[int, int]:
+    """(files, bytes) removed; tolerates another process removing the same files at the same time."""
+    if not is_remote(path) and os.path.isfile(path):
+        size = os.path.getsize(path)
+        try:
+            os.unlink(path)
+        except FileNotFoundError:
+            return 0, 0
+        return 1, size
+    if is_remote(path):
+        matches = FileSystems.match([FileSystems.join(path, "**")])[0].metadata_list
+        if matches:
+            try:
+                FileSystems.delete([m.path for m in matches])
+            except IOError:
+                pass
+        return len(matches), sum(m.size_in_bytes for m in matches)
+    files = size = 0
+    for root, _, names in os.walk(path):
+        for name in names:
+            try:
+                size += os.path.getsize(os.path.join(root, name))
+                files += 1
+            except OSError:
+                continue
+    shutil.rmtree(path, ignore_errors=True)
+    return files, size
+
+
+def write_lease(paths: DatasetPaths, run_id: str) -> None:
+    write_json(FileSystems.join(paths.run_dir(run_id), LEASE_FILE),
+               {"pid": os.getpid(), "host": socket.gethostname(), "started": time.time()})
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _abandoned(run_dir: str) -> bool:
+    lease_path = FileSystems.join(run_dir, LEASE_FILE)
+    try:
+        lease = read_json(lease_path)
+    except (UnreadablePlan, IOError, OSError):
+        lease = None
+    if lease is None:
+        try:  # no lease (an older version, or killed before writing it): only when clearly old
+            age = time.time() - os.path.getmtime(run_dir) if not is_remote(run_dir) else STALE_AFTER_S + 1
+        except OSError:
+            return False
+        return age > STALE_AFTER_S
+    if lease.get("host") == socket.gethostname() and isinstance(lease.get("pid"), int):
+        return not _alive(lease["pid"])
+    return time.time() - float(lease.get("started", 0)) > STALE_AFTER_S
+
+
+def clean_abandoned(paths: DatasetPaths, plan_file: str, summary_file: str) -> dict:
+    """Remove what killed runs left; returns {"runs": n, "files": n, "bytes": n}."""
+    report = {"runs": 0, "files": 0, "bytes": 0}
+    if is_remote(paths.uri) or not os.path.isdir(paths.runs_root()):
+        return report  # bucket datasets: their runs may be running elsewhere; left to lifecycle rules
+    for run_id in sorted(os.listdir(paths.runs_root())):
+        run_dir = paths.run_dir(run_id)
+        done = os.path.exists(os.path.join(run_dir, summary_file))
+        planned = os.path.exists(os.path.join(run_dir, plan_file))
+        removed = []
+        if done:  # a finished run: only the writers' temporary folders can be left
+            removed += [os.path.join(run_dir, name) for name in os.listdir(run_dir) if name.startswith("beam-temp")]
+        elif not planned and _abandoned(run_dir):
+            removed += [paths.join(table, run_id) for table in TABLES]
+            evidence = [name for name in os.listdir(run_dir) if ".unreadable-" in name]
+            # The run's folder goes too, unless it keeps a plan moved aside for a person to look at.
+            removed += [os.path.join(run_dir, n) for n in os.listdir(run_dir) if n not in evidence] if evidence else [run_dir]
+            report["runs"] += 1
+        for path in removed:
+            if os.path.exists(path):
+                files, size = remove_tree(path)
+                report["files"] += files
+                report["bytes"] += size
+    return report
