@@ -130,9 +130,56 @@ def _cmd_sql(args: argparse.Namespace) -> int:
     if args.file is not None:
         with open(args.file, encoding="utf-8") as handle:
             sql = handle.read()
-    columns, rows = run_query(args.uri, sql, version=args.version)
-    print(format_rows(columns, rows, args.format))
+    from prefmill.transforms.dataset.query import stream_query
+
+    max_rows = args.max_rows if args.max_rows is not None else (DISPLAY_ROWS if args.format == "table" else None)
+    columns, batches = stream_query(args.uri, sql, version=args.version, timeout_s=args.timeout,
+                                    memory_limit=args.memory_limit)
+    shown, more = _write_rows(columns, batches, args.format, max_rows)
+    if more:
+        print(f"({shown:,} rows shown; the result has more: --max-rows N, or --format csv|json to stream them)",
+              file=sys.stderr)
     return 0
+
+
+DISPLAY_ROWS = 1000  # the table format holds rows in memory to align them; csv and json stream
+
+
+def _write_rows(columns: list[str], batches, fmt: str, max_rows: Optional[int]) -> tuple[int, bool]:
+    """Write rows as they arrive (csv: line by line; json: one object per array element); the table
+    format aligns at most `max_rows`. Returns (rows written, whether rows were left out)."""
+    out = sys.stdout
+    shown, more, kept = 0, False, []
+    writer = csv.writer(out) if fmt == "csv" else None
+    if writer:
+        writer.writerow(columns)
+    if fmt == "json":
+        out.write("[")
+    for rows in batches:
+        if max_rows is not None and shown + len(rows) > max_rows:
+            rows, more = rows[: max_rows - shown], True
+        if fmt == "table":
+            kept.extend(rows)
+        elif writer:
+            writer.writerows([[_cell(v) for v in row] for row in rows])
+        else:
+            for row in rows:
+                out.write(("," if shown else "") + "\n  " + json.dumps({c: _cell(v) for c, v in zip(columns, row)},
+                                                                       default=str))
+                shown += 1
+            shown -= len(rows)
+        shown += len(rows)
+        if more:
+            break
+    if fmt == "json":
+        out.write("\n]\n" if shown else "]\n")
+    elif fmt == "table":
+        out.write(format_rows(columns, kept, "table") + "\n")
+    return shown, more
+
+
+def _cell(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, datetime) else value
 
 
 def _read_table(path: str) -> list[dict]:
@@ -258,6 +305,10 @@ def build_parser() -> argparse.ArgumentParser:
     sql.add_argument("--file", help="read the query from this file")
     sql.add_argument("--version", type=int, help="dataset version (default: latest)")
     sql.add_argument("--format", choices=["table", "csv", "json"], default="table")
+    sql.add_argument("--timeout", type=float, default=60.0, help="stop the query after this many seconds")
+    sql.add_argument("--max-rows", type=int, default=None,
+                     help=f"at most this many rows (table format default {DISPLAY_ROWS}; csv and json: all, streamed)")
+    sql.add_argument("--memory-limit", default="2GB", help="DuckDB memory limit of the session, e.g. 2GB")
     show = sub.add_parser("show", help="schema and counts of a dataset version")
     show.add_argument("uri")
     show.add_argument("--version", type=int)

@@ -23,7 +23,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from prefmill.schemas import SCHEMA_VERSION, DatasetError
-from prefmill.transforms.dataset.query import open_dataset
+from prefmill.transforms.dataset.query import close_dataset, open_dataset
 
 FORMATS = ("trl-dpo", "trl-reward", "step-dpo", "rdpo", "openrlhf", "jsonl", "parquet")
 _COLUMNS = {
@@ -98,7 +98,7 @@ def export(uri: str, fmt: str, out: str, *, version: Optional[int] = None, where
             raise DatasetError(f"export query failed: {exc}") from None
         stats = _stats(con, where)
     finally:
-        con.close()
+        close_dataset(con)
     os.makedirs(out, exist_ok=True)
     names = [split_of(pid, splits or {}) for pid in table.column("__prompt_id").to_pylist()]
     table = table.drop(["__prompt_id"])

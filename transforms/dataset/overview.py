@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Optional
 
-from prefmill.transforms.dataset.query import open_dataset
+from prefmill.transforms.dataset.query import close_dataset, open_dataset
 
 # What makes a pair "changed" between versions: its content and labels, not its run bookkeeping.
 _CONTENT = ("md5(concat_ws('|', chosen::VARCHAR, rejected::VARCHAR, label_source, coalesce(margin::VARCHAR, ''), "
@@ -23,7 +23,7 @@ def show(uri: str, version: Optional[int] = None) -> dict:
         total = con.execute("SELECT count(*) FROM pairs").fetchall()[0][0]
         dead = con.execute("SELECT count(*) FROM dead_letters").fetchall()[0][0]
     finally:
-        con.close()
+        close_dataset(con)
     return {"version": version, "pairs": total, "dead_letters": dead, "schema": schema, "counts": counts}
 
 
@@ -32,7 +32,7 @@ def _hashes(uri: str, version: int) -> dict[str, str]:
     try:
         return dict(con.execute(f"SELECT id, {_CONTENT} FROM pairs").fetchall())
     finally:
-        con.close()
+        close_dataset(con)
 
 
 def diff(uri: str, a: int, b: int) -> dict[str, list[str]]:

@@ -13,7 +13,7 @@ from typing import Optional
 
 from prefmill.transforms.dataset.delta import version_info
 from prefmill.transforms.dataset.layout import DatasetPaths
-from prefmill.transforms.dataset.query import open_dataset
+from prefmill.transforms.dataset.query import close_dataset, open_dataset
 
 COLORS = {"pass": "#2f855a", "fail": "#c53030", "none": "#a0aec0", "accepted": "#2f855a", "discarded": "#c53030",
           "chosen": "#2b6cb0", "rejected": "#dd6b20", "human": "#805ad5", "ai": "#319795", "bar": "#4a5568"}
@@ -88,7 +88,7 @@ def build_report(uri: str, version: Optional[int] = None) -> str:
         discarded = q("SELECT split_part(error, ':', 1), count(*) FROM dead_letters WHERE stage = 'inject' "
                       "GROUP BY 1 ORDER BY 1")
     finally:
-        con.close()
+        close_dataset(con)
     stages = meta.get("stages") or {}
     accepted = {k[len("accepted_"):]: v for k, v in (stages.get("inject", {}).get("extra") or {}).items()
                 if k.startswith("accepted_")}
