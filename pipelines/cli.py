@@ -212,18 +212,25 @@ def _cmd_route_fit(args: argparse.Namespace) -> int:
 def _cmd_review(args: argparse.Namespace) -> int:
     from prefmill.transforms.route import review
 
+    from prefmill.transforms.route import review_import
+
     if args.review_command == "export":
         pairs, info = review.load_pairs(args.uri, args.version)
         routed = review.human_routed(pairs)
-        files = review.export_tasks(routed, args.to, args.out, show_rationale=args.show_rationale)
-        print(f"exported {len(routed)} human-routed pairs of version {info.version} as {args.to} tasks: "
+        todo = review.not_yet_reviewed(routed)
+        files = review.export_tasks(todo, args.to, args.out, show_rationale=args.show_rationale)
+        review.record_export(args.uri, info.version, todo)
+        skipped = f" ({len(routed) - len(todo)} already reviewed, not sent again)" if len(todo) < len(routed) else ""
+        print(f"exported {len(todo)} human-routed pairs of version {info.version} as {args.to} tasks{skipped}: "
               + ", ".join(files))
         return 0
-    stats, version, new = review.import_answers(args.uri, args.path, keep_ties=args.keep_ties)
+    stats, version, new = review_import.import_answers(args.uri, args.path, keep_ties=args.keep_ties)
     if not new:
-        print(f"{args.path} was already imported (dataset version {version}); nothing changed")
+        print(f"every answer in {args.path} is already in dataset version {version}; nothing changed"
+              + (f" (refused: {review_import._reasons(review_import.Counter(stats['refused']))})"
+                 if stats.get("refused") else ""))
         return 0
-    print(review.describe(stats, version))
+    print(review_import.describe(stats, version))
     return 0
 
 

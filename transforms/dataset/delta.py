@@ -55,7 +55,8 @@ def committed_version(table_uri: str, run_id: str) -> Optional[int]:
 
 
 def commit_run_files(table_uri: str, files: list[dict], model: type, *, run_id: str,
-                     metadata: dict[str, Any], mode: str = "overwrite") -> tuple[int, bool]:
+                     metadata: dict[str, Any], mode: str = "overwrite",
+                     expected_version: Optional[int] = None) -> tuple[int, bool]:
     """Commit the parts in `files` as one version; returns (version, newly_committed).
 
     mode "overwrite": the new version holds exactly this run's rows (earlier versions stay readable);
@@ -90,6 +91,12 @@ def commit_run_files(table_uri: str, files: list[dict], model: type, *, run_id: 
                 raise
     if table.transaction_version(app_id) is not None:
         return _committed_version(table, app_id), False
+    if expected_version is not None and table.version() != expected_version:
+        # Optimistic concurrency: the writer built its version from `expected_version`; committing it on top
+        # of someone else's newer version would overwrite their work.
+        raise CommitConflictError(
+            f"{table_uri} is at version {table.version()}, but this change was made from version "
+            f"{expected_version}: someone committed meanwhile. Nothing was committed; re-run the import.")
     try:
         table.create_write_transaction(actions, mode=mode, schema=schema, commit_properties=props)
     except CommitFailedError as exc:

@@ -6,10 +6,9 @@ annotators cannot learn which side the AI preferred; the AI rationale is shown o
 HTML-escaped and the tools are configured to render it (HyperText, markdown), so a response containing
 markup or a script shows as text and runs nothing.
 
-Import reads the tool's export, maps "response 1/2" back to chosen/rejected, swaps pairs where the human
-preferred the other side, drops ties (or keeps them), marks the pairs `label_source = human`, and commits
-the result as one new dataset version with human-vs-AI agreement in the commit metadata. The commit's
-transaction id is the hash of the imported file, so importing the same file again changes nothing.
+Which response is which is kept by prefmill, not in the tasks: `record_export` stores, in the dataset, the
+candidate and text hash behind each shown response of every pair sent (`review_import.py` checks answers
+against it). Pairs a person already reviewed are not sent again.
 """
 
 from __future__ import annotations
@@ -50,16 +49,33 @@ def _prompt_text(pair: PreferencePair) -> str:
     return "\n\n".join(f"[{m.role}] {m.content}" for m in pair.prompt)
 
 
+def text_hash(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+
+
 def task_of(pair: PreferencePair, show_rationale: bool, seed: int = 0, tool: str = "label-studio") -> dict[str, Any]:
-    """One annotation task: escaped texts, responses in a seeded random order, and the key to map back."""
-    flipped = random.Random(stable_id(seed, pair.id, "review-order")).random() < 0.5
-    first, second = (pair.rejected, pair.chosen) if flipped else (pair.chosen, pair.rejected)
+    """One annotation task: escaped texts, the responses in a seeded random order. Which side is which is
+    in `key_of`, kept by prefmill, never in what annotators see."""
+    first, second = _ordered(pair, seed)
     task = {"pair_id": pair.id, "prompt": _render(_prompt_text(pair), tool),
-            "response_1": _render(first[-1].content, tool), "response_2": _render(second[-1].content, tool),
-            "response_1_is": "rejected" if flipped else "chosen"}
+            "response_1": _render(first[1][-1].content, tool), "response_2": _render(second[1][-1].content, tool)}
     if show_rationale and pair.rationale:
         task["ai_rationale"] = _render(pair.rationale, tool)
     return task
+
+
+def _ordered(pair: PreferencePair, seed: int):
+    flipped = random.Random(stable_id(seed, pair.id, "review-order")).random() < 0.5
+    chosen = (pair.chosen_candidate_id, pair.chosen)
+    rejected = (pair.rejected_candidate_id, pair.rejected)
+    return (rejected, chosen) if flipped else (chosen, rejected)
+
+
+def key_of(pair: PreferencePair, seed: int = 0) -> dict[str, Any]:
+    """What was sent, as absolutes: which candidate each shown response is, and its text's hash."""
+    first, second = _ordered(pair, seed)
+    return {"response_1": {"candidate": first[0], "sha": text_hash(first[1][-1].content)},
+            "response_2": {"candidate": second[0], "sha": text_hash(second[1][-1].content)}}
 
 
 def export_tasks(pairs: list[PreferencePair], tool: str, out_dir: str, *, show_rationale: bool = False,
@@ -80,7 +96,7 @@ def export_tasks(pairs: list[PreferencePair], tool: str, out_dir: str, *, show_r
         fields = ["prompt", "response_1", "response_2"] + (["ai_rationale"] if show_rationale else [])
         with open(records_path, "w", encoding="utf-8") as handle:
             json.dump([{"id": t["pair_id"], "fields": {f: t[f] for f in fields if f in t},
-                        "metadata": {"pair_id": t["pair_id"], "response_1_is": t["response_1_is"]}} for t in tasks],
+                        "metadata": {"pair_id": t["pair_id"]}} for t in tasks],
                       handle, ensure_ascii=False, indent=1)
         settings = {
             "guidelines": "Pick the response that answers the prompt better, or tie.",
@@ -88,82 +104,12 @@ def export_tasks(pairs: list[PreferencePair], tool: str, out_dir: str, *, show_r
                        for f in fields],
             "questions": [{"name": "preference", "type": "label_selection", "labels": list(CHOICES),
                            "required": True}],
-            "metadata": [{"name": "pair_id", "type": "terms"}, {"name": "response_1_is", "type": "terms"}],
+            "metadata": [{"name": "pair_id", "type": "terms"}],
         }
         with open(settings_path, "w", encoding="utf-8") as handle:
             json.dump(settings, handle, indent=1)
         return [records_path, settings_path]
     raise DatasetError(f"unknown review tool {tool!r}; use argilla or label-studio")
-
-
-def read_answers(path: str) -> dict[str, tuple[str, str]]:
-    """{pair_id: (choice, response_1_is)} from a Label Studio or Argilla export; unanswered tasks are skipped."""
-    with open(path, encoding="utf-8") as handle:
-        try:
-            items = json.load(handle)
-        except json.JSONDecodeError as exc:
-            raise DatasetError(f"{path} is not a JSON export: {exc}") from None
-    if isinstance(items, dict):
-        items = items.get("records") or items.get("tasks") or []
-    answers = {}
-    for item in items:
-        if "data" in item:  # Label Studio: {"data": {...}, "annotations": [{"result": [...]}]}
-            data = item["data"]
-            choices = [r["value"]["choices"][0] for a in item.get("annotations", []) if not a.get("was_cancelled")
-                       for r in a.get("result", []) if r.get("from_name") == "preference"]
-            if choices:
-                answers[data["pair_id"]] = (choices[-1], data["response_1_is"])
-        else:  # Argilla: {"id", "metadata", "responses": {"preference": [{"value": ...}]}}
-            meta = item.get("metadata", {})
-            values = [r["value"] for r in (item.get("responses") or {}).get("preference", []) if "value" in r]
-            if values:
-                answers[meta["pair_id"]] = (values[-1], meta["response_1_is"])
-    for pair_id, (choice, _) in answers.items():
-        if choice not in CHOICES:
-            raise DatasetError(f"pair {pair_id}: unknown choice {choice!r}; expected one of {CHOICES}")
-    return answers
-
-
-def apply_answers(pairs: list[PreferencePair], answers: dict[str, tuple[str, str]], *,
-                  keep_ties: bool = False) -> tuple[list[PreferencePair], dict[str, Any]]:
-    """Pairs with human labels applied, and agreement statistics (human vs the AI label)."""
-    out, stats = [], {"annotated": 0, "agree": 0, "swapped": 0, "ties": 0, "ties_dropped": 0}
-    for pair in pairs:
-        if pair.id not in answers:
-            out.append(pair)
-            continue
-        choice, first_is = answers[pair.id]
-        stats["annotated"] += 1
-        if choice == "tie":
-            stats["ties"] += 1
-            if not keep_ties:
-                stats["ties_dropped"] += 1
-                continue
-            out.append(pair.model_copy(update={"label_source": "human", "strength": 0, "margin": 0.0}))
-            continue
-        human_prefers = ("chosen" if choice == "response_1" else "rejected") if first_is == "chosen" else (
-            "rejected" if choice == "response_1" else "chosen")
-        if human_prefers == "chosen":
-            stats["agree"] += 1
-            out.append(pair.model_copy(update={"label_source": "human"}))
-        else:
-            stats["swapped"] += 1
-            out.append(pair.model_copy(update={
-                "label_source": "human", "chosen": pair.rejected, "rejected": pair.chosen,
-                "chosen_model": pair.rejected_model, "rejected_model": pair.chosen_model,
-                "chosen_score": pair.rejected_score, "rejected_score": pair.chosen_score,
-                "chosen_candidate_id": pair.rejected_candidate_id, "rejected_candidate_id": pair.chosen_candidate_id,
-                "margin": None if pair.margin is None else abs(pair.margin), "strength": pair.strength,
-                "rationale": "A human annotator preferred this response over the AI's choice.",
-            }))
-    decided = stats["agree"] + stats["swapped"]
-    stats["agreement"] = stats["agree"] / decided if decided else None
-    return out, stats
-
-
-def file_digest(path: str) -> str:
-    with open(path, "rb") as handle:
-        return hashlib.sha256(handle.read()).hexdigest()[:24]
 
 
 def pairs_table(pairs: list[PreferencePair]) -> pa.Table:
@@ -178,13 +124,6 @@ def human_routed(pairs: list[PreferencePair]) -> list[PreferencePair]:
     return [p for p in pairs if p.routing is not None and p.routing.decision == "human"]
 
 
-def describe(stats: dict[str, Any], version: Optional[int]) -> str:
-    agreement = "n/a" if stats["agreement"] is None else f"{stats['agreement']:.0%}"
-    return (f"imported {stats['annotated']} answers: {stats['agree']} agree with the AI label, {stats['swapped']} "
-            f"swapped, {stats['ties']} ties ({stats['ties_dropped']} dropped); human-AI agreement {agreement}; "
-            f"dataset version {version}")
-
-
 def load_pairs(uri: str, version: Optional[int] = None) -> tuple[list[PreferencePair], Any]:
     from prefmill.transforms.dataset import DatasetPaths, version_info
     from prefmill.transforms.dataset.delta import open_table
@@ -196,38 +135,20 @@ def load_pairs(uri: str, version: Optional[int] = None) -> tuple[list[Preference
     return pairs_from_table(table.to_pyarrow_table()), version_info(table_uri, version)
 
 
-def import_answers(uri: str, path: str, *, keep_ties: bool = False) -> tuple[dict[str, Any], int, bool]:
-    """Apply an annotation export to the latest version and commit the result; returns (stats, version, new)."""
-    import io
-
-    import pyarrow.parquet as pq
+def record_export(uri: str, version: int, pairs: list[PreferencePair], seed: int = 0) -> str:
+    """Store what an export sent (per pair: the candidate and text hash behind response 1 and 2)."""
     from apache_beam.io.filesystems import FileSystems
 
-    from prefmill.schemas import SCHEMA_VERSION
-    from prefmill.transforms.dataset import DatasetPaths, commit_run_files
+    from prefmill.pipelines.housekeeping import write_json
+    from prefmill.transforms.dataset import DatasetPaths
 
-    from prefmill.transforms.dataset.delta import committed_version
+    export_id = stable_id("review-export", version, *sorted(p.id for p in pairs))[:16]
+    path = DatasetPaths.of(uri).join("_prefmill", "reviews", f"export-{export_id}.json")
+    if not FileSystems.exists(path):
+        write_json(path, {"export_id": export_id, "version": version,
+                          "pairs": {p.id: key_of(p, seed) for p in pairs}})
+    return export_id
 
-    review_id = f"review-{file_digest(path)}"
-    table_uri = DatasetPaths.of(uri).table("pairs")
-    done = committed_version(table_uri, review_id)
-    if done is not None:
-        return {}, done, False  # this very file was imported before: nothing to do
-    answers = read_answers(path)
-    pairs, info = load_pairs(uri)
-    unknown = sorted(set(answers) - {p.id for p in pairs})
-    if unknown:
-        raise DatasetError(f"{len(unknown)} answered pair(s) are not in the latest version, e.g. {unknown[0]}")
-    updated, stats = apply_answers(pairs, answers, keep_ties=keep_ties)
-    table = pairs_table(updated)
-    buffer = io.BytesIO()
-    pq.write_table(table, buffer, compression="zstd")
-    relative = f"{review_id}/part-0.parquet"
-    with FileSystems.create(f"{table_uri}/{relative}") as handle:
-        handle.write(buffer.getvalue())
-    files = [{"path": relative, "rows": table.num_rows, "bytes": len(buffer.getvalue()), "mtime_ms": 0}]
-    metadata = {**{k: v for k, v in info.metadata.items() if k in ("config_hash", "name", "dead_letters_version")},
-                "schema_version": SCHEMA_VERSION, "rows": table.num_rows, "review": stats,
-                "review_of_version": info.version, "review_file": os.path.basename(path)}
-    version, new = commit_run_files(table_uri, files, PreferencePair, run_id=review_id, metadata=metadata)
-    return stats, version, new
+
+def not_yet_reviewed(pairs: list[PreferencePair]) -> list[PreferencePair]:
+    return [p for p in pairs if p.label_source != "human"]

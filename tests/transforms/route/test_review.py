@@ -7,30 +7,11 @@ import json
 import pytest
 
 from prefmill.pipelines.cli import main
-from prefmill.pipelines.config import validate_config
-from prefmill.pipelines.launcher import run_config
 from prefmill.schemas import DatasetError
 from prefmill.transforms.dataset import DatasetPaths, list_versions, run_query
 
-from support import SAMPLE
 
-HOSTILE = '<script>alert("x")</script><img src=x onerror=alert(1)> **bold** & [link](javascript:alert(1))'
-
-
-@pytest.fixture
-def routed(tmp_path):
-    """A dataset whose 8 chat delta pairs all go to humans; one chat response is hostile markup."""
-    rows = [json.loads(line) for line in SAMPLE.read_text().splitlines() if '"domain": "chat"' in line][:4]
-    rows[0]["candidates"][2]["text"] = HOSTILE
-    path = tmp_path / "chat.jsonl"
-    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
-    summary = run_config(validate_config({
-        "input": {"path": str(path)}, "output": {"uri": str(tmp_path / "ds")},
-        "pairs": {"strategies": ["delta"], "model_strength": ["atlas-70b", "birch-8b", "cedar-1b"]},
-        "route": {"enabled": True, "budget": 8},
-    }), progress=False)
-    assert summary.stage("route").extra["routed_human"] == 8
-    return summary.uri
+from review_fixtures import HOSTILE, routed  # noqa: F401 - the fixture
 
 
 def answer_label_studio(tasks_path, choose):
@@ -45,10 +26,21 @@ def answer_label_studio(tasks_path, choose):
     return out
 
 
+def side_of(uri, pair_id, response):
+    """Which side of the pair a shown response is, from prefmill's own record (annotators never see it)."""
+    from prefmill.transforms.route.review import text_hash
+    from prefmill.transforms.route.review_import import sent_records
+
+    sha = sent_records(uri)[pair_id][response]["sha"]
+    chosen = run_query(uri, f"SELECT chosen[-1].content FROM pairs WHERE id = '{pair_id}'")[1][0][0]
+    return "chosen" if text_hash(chosen) == sha else "rejected"
+
+
 def test_label_studio_round_trip_swaps_ties_and_agreement(routed, tmp_path, capsys):
     assert main(["review", "export", routed, "--to", "label-studio", "--out", str(tmp_path / "ls")]) == 0
     tasks = json.loads((tmp_path / "ls" / "tasks.json").read_text())
-    assert len(tasks) == 8 and {t["data"]["response_1_is"] for t in tasks} == {"chosen", "rejected"}  # shuffled
+    assert len(tasks) == 8 and all("response_1_is" not in t["data"] for t in tasks)  # blind
+    assert {side_of(routed, t["data"]["pair_id"], "response_1") for t in tasks} == {"chosen", "rejected"}  # shuffled
     ids = sorted(t["data"]["pair_id"] for t in tasks)
     # annotator: prefers the AI's rejected side on the first two pairs, ties on the third, agrees elsewhere,
     # and leaves the last one unanswered
@@ -58,12 +50,12 @@ def test_label_studio_round_trip_swaps_ties_and_agreement(routed, tmp_path, caps
         wanted = plan.get(data["pair_id"], "chosen")
         if wanted in (None, "tie"):
             return wanted
-        return "response_1" if data["response_1_is"] == wanted else "response_2"
+        return "response_1" if side_of(routed, data["pair_id"], "response_1") == wanted else "response_2"
 
     export = answer_label_studio(tmp_path / "ls" / "tasks.json", choose)
     assert main(["review", "import", routed, str(export)]) == 0
-    assert "4 agree with the AI label, 2 swapped, 1 ties (1 dropped); human-AI agreement 67%; dataset version 1" \
-        in capsys.readouterr().out
+    assert "4 agree with the AI label, 2 swapped, 1 ties (1 dropped), 0 already applied; human-AI agreement 67%; " \
+           "dataset version 1" in capsys.readouterr().out
     before = dict((r[0], r[1:]) for r in run_query(routed, "SELECT id, chosen_model, rejected_model FROM pairs",
                                                        version=0)[1])
     after = {r[0]: r[1:] for r in run_query(routed, "SELECT id, chosen_model, rejected_model, label_source FROM pairs")[1]}
@@ -74,7 +66,7 @@ def test_label_studio_round_trip_swaps_ties_and_agreement(routed, tmp_path, caps
     assert meta["review"]["swapped"] == 2 and meta["review_of_version"] == 0
 
     assert main(["review", "import", routed, str(export)]) == 0  # same file again: a no-op
-    assert "already imported (dataset version 1)" in capsys.readouterr().out
+    assert "already in dataset version 1; nothing changed" in capsys.readouterr().out
     assert len(list_versions(DatasetPaths.of(routed).table("pairs"))) == 2
 
 
@@ -105,8 +97,8 @@ def test_bad_exports_fail_clearly(routed, tmp_path):
     bad = tmp_path / "bad.json"
     bad.write_text(json.dumps([{"data": {"pair_id": "nope", "response_1_is": "chosen"},
                                 "annotations": [{"result": [{"from_name": "preference", "value": {"choices": ["response_1"]}}]}]}]))
-    with pytest.raises(DatasetError, match="not in the latest version"):
-        from prefmill.transforms.route.review import import_answers
+    with pytest.raises(DatasetError, match="not_sent 1"):
+        from prefmill.transforms.route.review_import import import_answers
 
         import_answers(routed, str(bad))
     bad.write_text("{not json")
