@@ -70,11 +70,9 @@ def _cmd_run(args: argparse.Namespace, beam_args: list[str]) -> int:
     from prefmill.pipelines.launcher import DryRun, PipelineFailedError, run_config
 
     exports = _parse_exports(args.export or [])  # checked before the run: a typo must not cost a whole run
-    config = load_config(args.config)
+    config = load_config(args.config, input_path=args.input or None)
     if args.no_cache:
         config.generate.cache.enabled = False
-    if args.input:
-        config.input.path = args.input
     try:
         summary = run_config(config, output=args.output, beam_args=beam_args, progress=not args.no_progress)
     except PipelineFailedError as exc:

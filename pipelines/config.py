@@ -171,8 +171,10 @@ def _check_input_exists(cfg: InputConfig, source: str) -> None:
         )
 
 
-def load_config(path: str | os.PathLike) -> PrefmillConfig:
-    """Read and validate a YAML config file."""
+def load_config(path: str | os.PathLike, *, input_path: str | None = None) -> PrefmillConfig:
+    """Read and validate a YAML config file; `input_path` (the command line's --input) replaces the
+    config's own input path before validation, so a config run from another folder is not refused for a
+    path it will not use."""
     path = Path(path)
     if not path.is_file():
         raise ConfigError(f"config file not found: {path}")
@@ -182,4 +184,6 @@ def load_config(path: str | os.PathLike) -> PrefmillConfig:
         raise ConfigError(f"{path} is not valid YAML: {exc}") from None
     except UnicodeDecodeError as exc:
         raise ConfigError(f"{path} is not UTF-8 text: {exc}") from None
+    if input_path is not None and isinstance(data, dict):
+        data = {**data, "input": {**(data.get("input") or {}), "path": input_path}}
     return validate_config(data, source=str(path))

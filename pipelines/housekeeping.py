@@ -118,6 +118,24 @@ def remove_tree(path: str) -> tuple[int, int]:
     return files, size
 
 
+def check_output(uri: str) -> None:
+    """A local output must be a folder (or not exist yet) under a folder this process can write."""
+    from prefmill.schemas import DatasetError
+
+    if is_remote(uri):
+        return
+    if os.path.exists(uri) and not os.path.isdir(uri):
+        raise DatasetError(f"the output {uri} is a file; give a folder (output.uri or --output)")
+    existing = uri
+    while not os.path.exists(existing):
+        existing = os.path.dirname(existing) or "."
+    if not os.path.isdir(existing):
+        raise DatasetError(f"the output {uri} cannot be made: {existing} is a file")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise DatasetError(f"the output {uri} is not writable ({existing} does not let this user write); "
+                           "choose another folder with --output")
+
+
 def write_lease(paths: DatasetPaths, run_id: str) -> None:
     write_json(FileSystems.join(paths.run_dir(run_id), LEASE_FILE),
                {"pid": os.getpid(), "host": socket.gethostname(), "started": time.time()})

@@ -75,6 +75,16 @@ def _fault_point(name: str) -> None:
 
 
 def _commit_plan(paths: DatasetPaths, plan: dict) -> tuple[int, int]:
+    try:
+        return _commit_plan_tables(paths, plan)
+    except OSError as exc:  # a full disk or a read-only folder while committing: nothing half-written
+        raise PrefmillError(
+            f"could not commit run {plan['run_id']} to {paths.uri}: {exc.strerror or exc}. Nothing was committed; "
+            "the finished run's plan is kept, and the next prefmill run on this dataset commits it once there "
+            "is room") from None
+
+
+def _commit_plan_tables(paths: DatasetPaths, plan: dict) -> tuple[int, int]:
     run_id = plan["run_id"]
     _fault_point("before_commit")
     dead_version, _ = commit_run_files(
@@ -179,6 +189,7 @@ def run_config(config: PrefmillConfig, *, output: Optional[str] = None, beam_arg
     """Run one config and commit its dataset version; returns the run summary (or the built job, dry runs)."""
     beam_args = list(beam_args or [])
     paths = DatasetPaths.of(output or config.output.uri)
+    housekeeping.check_output(paths.uri)
     pipeline, runner_label, dry_run = make_pipeline(config, beam_args, paths.uri)
     if not dry_run:
         for summary in recover_unfinished(paths):

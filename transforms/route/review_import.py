@@ -47,6 +47,8 @@ def read_answers(path: str) -> list[dict[str, Any]]:
             items = json.load(handle)
     except UnicodeDecodeError:
         raise DatasetError(f"{path} is not UTF-8 text: export the annotations as JSON") from None
+    except OSError as exc:
+        raise DatasetError(f"cannot read the review file {path}: {exc.strerror or exc}") from None
     except (json.JSONDecodeError, RecursionError) as exc:
         raise DatasetError(f"{path} is not a JSON export: {str(exc)[:120]}") from None
     if isinstance(items, dict):
@@ -55,8 +57,8 @@ def read_answers(path: str) -> list[dict[str, Any]]:
         raise DatasetError(f"{path}: expected a list of Label Studio tasks or Argilla records")
     answers = []
     for number, item in enumerate(items, 1):
-        if not isinstance(item, dict):
-            raise DatasetError(f"{path}: item {number} is not an object")
+        if not isinstance(item, dict) or not ("data" in item or "metadata" in item or "responses" in item):
+            raise DatasetError(f"{path}: item {number} is not a Label Studio task or an Argilla record")
         try:
             answers += _item_answers(item)
         except (KeyError, TypeError, IndexError, AttributeError) as exc:
@@ -74,7 +76,7 @@ def _item_answers(item: dict) -> list[dict[str, Any]]:
         return [{"pair_id": str(data["pair_id"]), "choice": c, "response_1_is": claimed} for c in choices[-1:]]
     meta = item.get("metadata") or {}  # Argilla: {"id", "metadata", "responses": {"preference": [...]}}
     values = [r["value"] for r in (item.get("responses") or {}).get("preference") or [] if "value" in r]
-    pair_id = meta.get("pair_id", item.get("id"))
+    pair_id = meta["pair_id"] if "pair_id" in meta else item["id"]
     return [{"pair_id": str(pair_id), "choice": v, "response_1_is": meta.get("response_1_is")} for v in values[-1:]]
 
 
