@@ -59,9 +59,13 @@ def format_rows(columns: list[str], rows: list[Sequence[Any]], fmt: str) -> str:
 def _cmd_validate(args: argparse.Namespace) -> int:
     from prefmill.pipelines.config import load_config
 
+    from prefmill.pipelines.config import api_key_problems
+
     config = load_config(args.config)
     print(f"{args.config}: valid (config hash {config.data_hash()}, input {config.input.path}, "
           f"output {config.output.uri})")
+    for message, fatal in api_key_problems(config):
+        print(f"{'error at run time' if fatal else 'warning'}: {message}", file=sys.stderr)
     return 0
 
 
@@ -74,7 +78,8 @@ def _cmd_run(args: argparse.Namespace, beam_args: list[str]) -> int:
     if args.no_cache:
         config.generate.cache.enabled = False
     try:
-        summary = run_config(config, output=args.output, beam_args=beam_args, progress=not args.no_progress)
+        summary = run_config(config, output=args.output, beam_args=beam_args, progress=not args.no_progress,
+                             allow_partial=args.allow_partial)
     except PipelineFailedError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_JOB_FAILED
@@ -293,6 +298,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--input", help="prompts path (overrides input.path in the config)")
     run.add_argument("--no-progress", action="store_true", help="do not print live progress lines")
     run.add_argument("--no-cache", action="store_true", help="ignore the response cache: every LLM request is made")
+    run.add_argument("--allow-partial", action="store_true",
+                     help="commit even a run with no pairs or one that lost most prompts to infrastructure failures")
     run.add_argument("--export", action="append", metavar="FORMAT=FOLDER",
                      help="after the commit, export the new version for a trainer (as `prefmill export`); "
                           "repeatable, e.g. --export trl-dpo=out/dpo")

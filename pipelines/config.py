@@ -40,6 +40,10 @@ class OutputConfig(BaseModel):
         description="overwrite: each version holds exactly one run's pairs; append: a version adds to the previous one",
     )
     rows_per_file: int = Field(100_000, gt=0, description="rows per Parquet part file")
+    max_infra_loss: float = Field(
+        0.5, ge=0.0, le=1.0, description="refuse to commit a run that lost more than this share of its prompts "
+        "to infrastructure failures (connection errors, timeouts, HTTP errors, sandbox failures); --allow-partial "
+        "commits anyway")
 
 
 class DataflowConfig(BaseModel):
@@ -154,6 +158,36 @@ def validate_config(data: Any, source: str = "config") -> PrefmillConfig:
         raise ConfigError(f"{source} is invalid:\n  - " + "\n  - ".join(lines)) from None
     _check_input_exists(config.input, source)
     return config
+
+
+def api_key_problems(config: "PrefmillConfig") -> list[tuple[str, bool]]:
+    """(message, fatal) for every OpenAI-compatible endpoint whose `api_key_env` is not set: fatal for a
+    remote server (every request would fail with 401), a warning for a local one (many need no key)."""
+    from urllib.parse import urlparse
+
+    problems, seen = [], set()
+
+    def visit(node: Any) -> None:
+        if isinstance(node, BaseModel):
+            key_env, url = getattr(node, "api_key_env", None), getattr(node, "base_url", None)
+            if key_env and url and (key_env, url) not in seen and not os.environ.get(key_env):
+                seen.add((key_env, url))
+                local = (urlparse(url).hostname or "") in ("localhost", "127.0.0.1", "::1", "0.0.0.0")
+                problems.append((f"api_key_env {key_env} is not set in the environment (server {url}): "
+                                 + ("requests go without a key" if local else
+                                    f"export {key_env}=... before the run, or remove api_key_env if the server "
+                                    "needs no key"), not local))
+            for name in type(node).model_fields:
+                visit(getattr(node, name))
+        elif isinstance(node, (list, tuple)):
+            for item in node:
+                visit(item)
+        elif isinstance(node, dict):
+            for item in node.values():
+                visit(item)
+
+    visit(config)
+    return problems
 
 
 def _check_input_exists(cfg: InputConfig, source: str) -> None:

@@ -28,10 +28,10 @@ from apache_beam.runners.runner import PipelineState
 
 from prefmill.pipelines import housekeeping
 from prefmill.pipelines.build import STAGES, RunContext, build_pipeline
-from prefmill.pipelines.config import PrefmillConfig
+from prefmill.pipelines.config import PrefmillConfig, api_key_problems
 from prefmill.pipelines.runners import make_pipeline
 from prefmill.pipelines.summary import RunSummary, counters_from_result, stage_counts
-from prefmill.schemas import SCHEMA_VERSION, DeadLetter, PreferencePair, PrefmillError
+from prefmill.schemas import SCHEMA_VERSION, ConfigError, DeadLetter, PreferencePair, PrefmillError
 from prefmill.transforms.dataset import DatasetPaths, commit_run_files
 from prefmill.transforms.dataset.layout import DEAD_LETTERS, PAIRS, is_remote
 from prefmill.transforms.dataset.writer import read_manifest
@@ -137,6 +137,22 @@ def recover_unfinished(paths: DatasetPaths) -> list[RunSummary]:
     return recovered
 
 
+def _refuse_failed_run(summary: RunSummary, max_loss: float, uri: str) -> None:
+    """An empty run, or one that lost too much to infrastructure, is a failure, not a version."""
+    share, infra = summary.infrastructure_loss()
+    top = ", ".join(f"{r} {n:,}" for r, n in sorted(infra.items(), key=lambda kv: -kv[1])[:4])
+    problem = None
+    if summary.pairs_written == 0:
+        problem = "the run produced no pairs"
+    elif share > max_loss:
+        problem = f"{share:.0%} of the prompts were lost to infrastructure failures (over output.max_infra_loss {max_loss:.0%})"
+    if problem:
+        print(summary.render())
+        reasons = f"; infrastructure failures: {top}" if top else ""
+        raise PipelineFailedError(f"{problem}{reasons}. Nothing was committed to {uri}; fix the cause and re-run "
+                                  "(finished LLM requests come from the cache), or pass --allow-partial to commit anyway")
+
+
 def _pair_stats(paths: DatasetPaths, files: list[dict]) -> dict:
     """Models, and mean chosen/rejected length (length bias), read from the run's parts."""
     if not files:
@@ -185,11 +201,15 @@ def check_code_sandbox(config: PrefmillConfig) -> None:
 
 
 def run_config(config: PrefmillConfig, *, output: Optional[str] = None, beam_args: Optional[list[str]] = None,
-               progress: bool = True) -> Union[RunSummary, DryRun]:
+               progress: bool = True, allow_partial: bool = False) -> Union[RunSummary, DryRun]:
     """Run one config and commit its dataset version; returns the run summary (or the built job, dry runs)."""
     beam_args = list(beam_args or [])
     paths = DatasetPaths.of(output or config.output.uri)
     housekeeping.check_output(paths.uri)
+    for message, fatal in api_key_problems(config):
+        if fatal:
+            raise ConfigError(message)
+        print(f"warning: {message}", file=sys.stderr)
     pipeline, runner_label, dry_run = make_pipeline(config, beam_args, paths.uri)
     if not dry_run:
         for summary in recover_unfinished(paths):
@@ -238,6 +258,8 @@ def run_config(config: PrefmillConfig, *, output: Optional[str] = None, beam_arg
         print(summary.render())
         raise PipelineFailedError("rows were lost between stages (the summary above does not balance); nothing "
                                   f"was committed. The run's parts stay under {paths.uri} for inspection.")
+    if not allow_partial:
+        _refuse_failed_run(summary, config.output.max_infra_loss, paths.uri)
     stats = _pair_stats(paths, files[PAIRS])
     summary.chosen_chars, summary.rejected_chars = stats["chosen_chars"], stats["rejected_chars"]
     metadata = {

@@ -25,6 +25,15 @@ class StageCounts(BaseModel):
         return self.rows_in == self.rows_out + self.dead
 
 
+INFRA_REASONS = {"timeout", "connection_error", "inference_error", "llm_error", "malformed_response",
+                 "sandbox_error", "stage_error"}
+
+
+def is_infrastructure(reason: str) -> bool:
+    """A dead-letter reason that says the infrastructure failed, not the content (HTTP errors included)."""
+    return reason in INFRA_REASONS or reason.startswith("http_")
+
+
 class RunSummary(BaseModel):
     run_id: str
     config_hash: str
@@ -40,6 +49,21 @@ class RunSummary(BaseModel):
     dead_letters_version: Optional[int] = None
     recovered: bool = False
     code_sandbox: Optional[str] = None
+
+    def infrastructure_loss(self) -> tuple[float, dict[str, int]]:
+        """(share of prompts lost to infrastructure failures, the infrastructure reasons and counts).
+
+        A stage's lost prompts count as infrastructure losses up to the number of its infrastructure dead
+        letters (a prompt whose every request failed is dead-lettered as `no_candidates`, its requests as
+        `connection_error`)."""
+        reasons: dict[str, int] = {}
+        lost = 0
+        for stage in self.prompt_stages:
+            infra = {r: n for r, n in stage.reasons.items() if is_infrastructure(r)}
+            for reason, count in infra.items():
+                reasons[reason] = reasons.get(reason, 0) + count
+            lost += min(stage.dead, sum(infra.values()))
+        return (lost / self.rows_in if self.rows_in else 0.0), reasons
 
     def stage(self, name: str) -> StageCounts:
         for stage in self.stages:

@@ -20,7 +20,7 @@ MARK = "[REDACTED]"
 _MIN_SECRET = 8  # shorter values would redact ordinary words
 _KEY_NAMES = re.compile(r"(?:API_?KEY|TOKEN|SECRET|PASSWORD|ACCESS_KEY)$", re.IGNORECASE)
 _HEADERS = re.compile(
-    r"""((?:proxy-)?authorization|x-api-key|api[-_]key)(["']?\s*[:=]\s*["']?)(?:bearer\s+|basic\s+)?[^\s"',}\]]+""",
+    r"""(?<![\w-])((?:proxy-)?authorization|x-api-key|api[-_]key)(["']?\s*[:=]\s*["']?)(?:bearer\s+|basic\s+)?[^\s"',}\]]+""",
     re.IGNORECASE)
 _BEARER = re.compile(r"\b(bearer)\s+[A-Za-z0-9._~+/=-]{8,}", re.IGNORECASE)
 _registered: set[str] = set()

@@ -81,3 +81,21 @@ def test_run_can_export_the_version_it_committed(tmp_path, capsys):
     assert f"exported trl-dpo: train 94 rows -> {dpo}" in out and f"exported trl-reward: train 94 rows -> {rm}" in out
     assert pq.read_table(dpo / "train.parquet").column_names == ["prompt", "chosen", "rejected"]
     assert pq.read_table(rm / "train.parquet").num_rows == 94
+
+
+def test_an_unset_api_key_is_an_error_before_the_run_for_a_remote_server(tmp_path, capsys, monkeypatch):
+    monkeypatch.delenv("PREFMILL_TEST_UNSET_KEY", raising=False)
+    config = tmp_path / "remote.yaml"
+    model = {"name": "judge", "backend": "openai", "model": "m",
+             "openai": {"base_url": "https://api.example.com/v1", "api_key_env": "PREFMILL_TEST_UNSET_KEY"}}
+    config.write_text(json.dumps({"input": {"path": str(SAMPLE)}, "output": {"uri": str(tmp_path / "ds")},
+                                  "generate": {"mode": "models", "models": [model]}}))
+    assert main(["validate", str(config)]) == 0
+    assert "error at run time: api_key_env PREFMILL_TEST_UNSET_KEY is not set" in capsys.readouterr().err
+    assert main(["run", str(config), "--no-progress"]) == 2
+    assert "export PREFMILL_TEST_UNSET_KEY=" in capsys.readouterr().err
+    model["openai"]["base_url"] = "http://127.0.0.1:9/v1"  # a local server: a warning only
+    config.write_text(json.dumps({"input": {"path": str(SAMPLE)}, "output": {"uri": str(tmp_path / "ds")},
+                                  "generate": {"mode": "models", "models": [model]}}))
+    assert main(["validate", str(config)]) == 0
+    assert "warning: api_key_env PREFMILL_TEST_UNSET_KEY is not set" in capsys.readouterr().err

@@ -104,7 +104,8 @@ def test_a_backend_that_raises_for_a_batch_loses_no_prompt(tmp_path, monkeypatch
     monkeypatch.setattr(OpenAICompatibleHandler, "generate", generate)
     with FakeLLMServer(answer=strong_weak_answer) as server:
         config = config_for(write_prompts(tmp_path), tmp_path / "ds", openai_models(server.url))
-        summary = run_config(config, progress=False)
+        # No pair can be made (every strong answer is right): committed only because it is asked for.
+        summary = run_config(config, progress=False, allow_partial=True)
     assert summary.stage("generate").reasons == {"inference_error": 16}  # 8 prompts x 2 weak samples
     assert summary.stage("generate").rows_out == 8 and summary.balanced
     _, rows = run_query(summary.uri, "SELECT DISTINCT error FROM dead_letters WHERE reason = 'inference_error'")
@@ -180,3 +181,39 @@ def test_killed_run_rerun_repeats_no_finished_request(tmp_path):
         clean_summary = run_config(validate_config(clean), progress=False)
     query = "SELECT id, chosen[1].content, rejected[1].content FROM pairs ORDER BY id"
     assert run_query(summary.uri, query)[1] == run_query(clean_summary.uri, query)[1]
+
+
+def test_a_run_lost_to_the_infrastructure_is_not_committed(tmp_path, capsys):
+    import json
+
+    from prefmill.pipelines.cli import main
+    from prefmill.transforms.dataset import DatasetPaths
+    from prefmill.transforms.dataset.delta import open_table
+
+    config = tmp_path / "down.yaml"
+    config.write_text(json.dumps({
+        "input": {"path": str(write_prompts(tmp_path))}, "output": {"uri": str(tmp_path / "ds")},
+        "generate": {"mode": "models", "models": [{"name": "p", "backend": "openai", "model": "p-id", "n": 2,
+                     "openai": {"base_url": "http://127.0.0.1:9", "max_retries": 0, "timeout_s": 0.5}}]}}))
+    assert main(["run", str(config), "--no-progress"]) == 1  # the server is down
+    err = capsys.readouterr().err
+    assert "the run produced no pairs; infrastructure failures: connection_error 16" in err
+    assert "--allow-partial" in err and open_table(DatasetPaths.of(str(tmp_path / "ds")).table("pairs")) is None
+    assert main(["run", str(config), "--no-progress", "--allow-partial"]) == 0  # asked for: committed
+    assert open_table(DatasetPaths.of(str(tmp_path / "ds")).table("pairs")) is not None
+
+
+def test_a_run_that_lost_most_prompts_to_the_infrastructure_is_not_committed(tmp_path):
+    from prefmill.pipelines.launcher import PipelineFailedError
+
+    # Both models' server fails every request of 6 of the 8 prompts: the other 2 make pairs, but 75% of the
+    # run was lost to the infrastructure, over the 50% default.
+    lost = {row["prompt"] for row in MATH[:6]}
+    behave = lambda i, body, a: "500" if body["messages"][-1]["content"] in lost else "ok"  # noqa: E731
+    with FakeLLMServer(answer=strong_weak_answer, behave=behave) as server:
+        config = config_for(write_prompts(tmp_path), tmp_path / "ds", openai_models(server.url, max_retries=0))
+        with pytest.raises(PipelineFailedError, match=r"75% of the prompts were lost to infrastructure failures"):
+            run_config(config, progress=False)
+        config.output.max_infra_loss = 0.8  # a looser threshold, set by the user: committed
+        summary = run_config(config, progress=False)
+    assert summary.pairs_written > 0 and summary.pairs_version == 0
