@@ -26,7 +26,7 @@ import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.runners.runner import PipelineState
 
-from prefmill.pipelines import housekeeping
+from prefmill.pipelines import carry_labels, housekeeping
 from prefmill.pipelines.build import STAGES, RunContext, build_pipeline
 from prefmill.pipelines.config import PrefmillConfig, api_key_problems
 from prefmill.pipelines.runners import make_pipeline
@@ -260,6 +260,8 @@ def run_config(config: PrefmillConfig, *, output: Optional[str] = None, beam_arg
                                   f"was committed. The run's parts stay under {paths.uri} for inspection.")
     if not allow_partial:
         _refuse_failed_run(summary, config.output.max_infra_loss, paths.uri)
+    if config.output.mode == "overwrite":
+        files[PAIRS], summary.human_labels = carry_labels.carry(paths, files[PAIRS], ctx.run_id)
     stats = _pair_stats(paths, files[PAIRS])
     summary.chosen_chars, summary.rejected_chars = stats["chosen_chars"], stats["rejected_chars"]
     metadata = {

@@ -49,6 +49,7 @@ class RunSummary(BaseModel):
     dead_letters_version: Optional[int] = None
     recovered: bool = False
     code_sandbox: Optional[str] = None
+    human_labels: Optional[dict[str, int]] = None  # carried from the previous version (overwrite mode)
 
     def infrastructure_loss(self) -> tuple[float, dict[str, int]]:
         """(share of prompts lost to infrastructure failures, the infrastructure reasons and counts).
@@ -125,6 +126,10 @@ class RunSummary(BaseModel):
         if route:
             lines.append(f"routing: human {route.get('routed_human', 0):,}, ai {route.get('routed_ai', 0):,} "
                          f"(verifier-decided kept on ai: {route.get('routed_verifier_kept_ai', 0):,})")
+        if self.human_labels and any(self.human_labels.values()):
+            from prefmill.pipelines.carry_labels import describe
+
+            lines.append(describe(self.human_labels))
         if self.code_sandbox == "unsafe_local":
             lines.append("code verdicts: UNSAFE_LOCAL sandbox (no operating-system boundary; every code verdict is "
                          "marked sandbox=unsafe_local)")
