@@ -92,7 +92,7 @@ def _cmd_run(args: argparse.Namespace, beam_args: list[str]) -> int:
         from prefmill.transforms.dataset.export import export
 
         for fmt, out in exports:  # from the version this run committed, not whatever is latest by now
-            counts = export(summary.uri, fmt, out, version=summary.pairs_version)
+            counts = export(summary.uri, fmt, out, version=summary.pairs_version, overwrite=True)
             print(f"exported {fmt}: " + ", ".join(f"{k} {v:,}" for k, v in counts.items()) + f" rows -> {out}")
     return 0
 
@@ -264,7 +264,8 @@ def _cmd_export(args: argparse.Namespace) -> int:
 
     keys = dict(part.split("=", 1) for part in args.keys.split(",")) if args.keys else None
     counts = export(args.uri, args.format, args.out, version=args.version, where=args.where,
-                    splits=parse_splits(args.split), keys=keys)
+                    splits=parse_splits(args.split), keys=keys, overwrite=args.overwrite,
+                    include_steps=args.include_steps)
     print(f"exported {args.format}: " + ", ".join(f"{k} {v:,}" for k, v in counts.items()) + f" rows -> {args.out}")
     if args.push_to_hub:
         import datasets
@@ -341,6 +342,9 @@ def build_parser() -> argparse.ArgumentParser:
     exp.add_argument("--split", help="e.g. test=0.05 (by prompt id; train takes the rest)")
     exp.add_argument("--keys", help="openrlhf: prompt=...,chosen=...,rejected=... column names")
     exp.add_argument("--push-to-hub", metavar="REPO", help="upload with datasets' push_to_hub")
+    exp.add_argument("--overwrite", action="store_true", help="replace a non-empty --out folder (whole, atomically)")
+    exp.add_argument("--include-steps", action="store_true",
+                     help="conversational formats: keep RISE step pairs (left out by default; see step-dpo)")
 
     report = sub.add_parser("report", help="one self-contained HTML page with charts about a version")
     report.add_argument("uri")

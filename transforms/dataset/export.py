@@ -16,6 +16,8 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
+import tempfile
 from typing import Optional
 
 import duckdb
@@ -77,16 +79,62 @@ def _select(fmt: str, keys: dict[str, str]) -> str:
     return "*"
 
 
+CONVERSATIONAL = ("trl-dpo", "trl-reward", "rdpo", "openrlhf")
+
+
+def _target(out: str, overwrite: bool) -> str:
+    """A fresh folder beside `out` to write into; refuses a non-empty `out` unless overwriting."""
+    if os.path.exists(out) and not os.path.isdir(out):
+        raise DatasetError(f"--out {out} is a file; give a folder")
+    if os.path.isdir(out) and os.listdir(out) and not overwrite:
+        raise DatasetError(f"--out {out} already holds files (e.g. {sorted(os.listdir(out))[0]}): an earlier "
+                           "export's splits would mix with this one's. Pass --overwrite to replace the whole "
+                           "folder, or choose an empty one")
+    parent = os.path.dirname(os.path.abspath(out))
+    if not os.path.isdir(parent):
+        raise DatasetError(f"--out {out}: the folder {parent} does not exist")
+    return tempfile.mkdtemp(prefix=os.path.basename(os.path.abspath(out)) + ".writing-", dir=parent)
+
+
+def _swap_in(staging: str, out: str) -> None:
+    """Replace `out` with the finished `staging` folder: readers see the old export or the new one whole."""
+    old = None
+    if os.path.exists(out):
+        old = tempfile.mkdtemp(prefix=os.path.basename(os.path.abspath(out)) + ".old-",
+                               dir=os.path.dirname(os.path.abspath(out)))
+        os.rmdir(old)
+        os.rename(out, old)
+    os.rename(staging, out)
+    if old:
+        shutil.rmtree(old, ignore_errors=True)
+
+
 def export(uri: str, fmt: str, out: str, *, version: Optional[int] = None, where: Optional[str] = None,
-           splits: Optional[dict[str, float]] = None, keys: Optional[dict[str, str]] = None) -> dict[str, int]:
-    """Write the export and its dataset card; returns rows per split."""
+           splits: Optional[dict[str, float]] = None, keys: Optional[dict[str, str]] = None,
+           overwrite: bool = False, include_steps: bool = False) -> dict[str, int]:
+    """Write the export and its dataset card into `out` (whole: written beside, then swapped in); returns
+    rows per split. RISE step pairs (a solution prefix plus one step) are left out of conversational formats
+    unless `include_steps`: a trainer would render the step as a new assistant turn, not as the
+    continuation of the prefix; they belong to `step-dpo`."""
     if fmt not in FORMATS:
         raise DatasetError(f"unknown format {fmt!r}; use one of {', '.join(FORMATS)}")
+    staging = _target(out, overwrite)
+    try:
+        counts = _write_export(uri, fmt, staging, version, where, splits, keys, include_steps)
+        _swap_in(staging, out)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return counts
+
+
+def _write_export(uri, fmt, out, version, where, splits, keys, include_steps) -> dict[str, int]:
     con, version = open_dataset(uri, version)
     try:
         filters = [f"({where})"] if where else []
         if fmt == "step-dpo":
             filters.append("pair_source = 'self_edit' AND granularity = 'step'")
+        elif fmt in CONVERSATIONAL and not include_steps:
+            filters.append("coalesce(granularity, 'solution') <> 'step'")
         sql = f"SELECT prompt_id AS __prompt_id, {_select(fmt, keys or {})} FROM pairs"
         if filters:
             sql += " WHERE " + " AND ".join(filters)
@@ -99,7 +147,6 @@ def export(uri: str, fmt: str, out: str, *, version: Optional[int] = None, where
         stats = _stats(con, where)
     finally:
         close_dataset(con)
-    os.makedirs(out, exist_ok=True)
     names = [split_of(pid, splits or {}) for pid in table.column("__prompt_id").to_pylist()]
     table = table.drop(["__prompt_id"])
     counts = {}

@@ -42,7 +42,9 @@ def test_trainer_formats_load_with_datasets(quickstart, tmp_path, fmt, columns):
     counts = export(quickstart, fmt, str(tmp_path), splits={"test": 0.2})
     loaded = datasets.load_dataset("parquet", data_files={k: str(tmp_path / f"{k}.parquet") for k in counts})
     assert loaded["train"].column_names == columns
-    assert sum(len(loaded[k]) for k in counts) == (12 if fmt == "step-dpo" else 132)
+    # 132 pairs, 12 of them RISE step pairs: those go to step-dpo only (a conversational trainer would render
+    # the step as a new assistant turn instead of continuing the prefix)
+    assert sum(len(loaded[k]) for k in counts) == (12 if fmt == "step-dpo" else 120)
     row = loaded["train"][0]
     if fmt in ("trl-dpo", "trl-reward", "rdpo"):
         assert row["prompt"][0]["role"] == "user" and row["chosen"][0]["role"] == "assistant"
@@ -87,3 +89,22 @@ def test_diff_between_versions(tmp_path):
     changes = diff(uri, 0, 1)
     assert len(changes["removed"]) > 0 and changes["added"] == []
     assert len(changes["changed"]) > 0  # routing decisions moved with the smaller budget
+
+
+def test_steps_can_be_included_on_request(quickstart, tmp_path):
+    assert sum(export(quickstart, "trl-dpo", str(tmp_path / "a"), include_steps=True).values()) == 132
+    assert sum(export(quickstart, "parquet", str(tmp_path / "b")).values()) == 132  # not conversational: all
+
+
+def test_a_non_empty_target_is_refused_and_overwrite_replaces_it_whole(quickstart, tmp_path):
+    from prefmill.schemas import DatasetError
+
+    out = tmp_path / "dpo"
+    export(quickstart, "trl-dpo", str(out), splits={"test": 0.2})
+    (out / "stale-test.parquet").write_bytes(b"an earlier export's split")
+    with pytest.raises(DatasetError, match="--overwrite"):
+        export(quickstart, "trl-dpo", str(out))
+    counts = export(quickstart, "trl-dpo", str(out), overwrite=True)  # no split this time
+    assert sorted(p.name for p in out.iterdir()) == ["README.md", "train.parquet"]  # nothing stale survives
+    assert counts == {"train": 120}
+    assert [p.name for p in tmp_path.iterdir()] == ["dpo"]  # no staging folder left beside it
