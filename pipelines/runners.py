@@ -10,6 +10,7 @@ the source tree (`--setup_file pyproject.toml`, added automatically), a package,
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import Optional
 
@@ -109,6 +110,25 @@ def check_remote_paths(config: PrefmillConfig, output_uri: str, runner: str) -> 
                           + ", ".join(local))
 
 
+_BUCKET = re.compile(r"^[a-z0-9][a-z0-9._-]{1,61}[a-z0-9]$")
+_PROJECT = re.compile(r"^[a-z][a-z0-9-]{4,28}[a-z0-9]$")
+
+
+def check_cloud_names(options: PipelineOptions, paths: list[str]) -> None:
+    """Bucket and project names Google Cloud accepts, checked before Beam, which otherwise tries the network
+    for minutes on an invalid name (an uppercase `gs://MY_BUCKET`) before a long traceback."""
+    cloud = options.view_as(GoogleCloudOptions)
+    if cloud.project and not _PROJECT.match(cloud.project) and not cloud.project.startswith("google.com:"):
+        raise ConfigError(f"--project {cloud.project!r} is not a valid Google Cloud project id (6-30 lowercase "
+                          "letters, digits and hyphens, starting with a letter): use your project's id")
+    for path in [p for p in paths + [cloud.temp_location or "", cloud.staging_location or ""] if p]:
+        if path.startswith("gs://"):
+            bucket = path[5:].split("/", 1)[0]
+            if not _BUCKET.match(bucket):
+                raise ConfigError(f"{path}: {bucket!r} is not a valid bucket name (3-63 lowercase letters, digits, "
+                                  "dots, hyphens and underscores): use your bucket's name")
+
+
 def local_runner(options: PipelineOptions):
     """FnApiRunner. Its worker processes get no pipeline options of their own, so the Beam plugins (which
     each worker imports at start-up) are handed to them in the runner's provisioning info."""
@@ -152,6 +172,7 @@ def make_pipeline(config: PrefmillConfig, cli_args: list[str], output_uri: str) 
     if runner.endswith("DataflowRunner"):
         args = dataflow_arguments(config, args)
     options = PipelineOptions(args)
+    check_cloud_names(options, [output_uri, config.input.path, config.generate.cache.path or ""])
     cloud = options.view_as(GoogleCloudOptions)
     label = f"{runner} ({cloud.project}, {cloud.region})" if runner.endswith("DataflowRunner") else runner
     return beam.Pipeline(options=options), label, bool(options.view_as(TestOptions).dry_run)

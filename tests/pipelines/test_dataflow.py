@@ -55,7 +55,7 @@ def test_vllm_gpu_config_sets_the_accelerator_and_the_worker_image():
     assert {"GenerateWithModels", *CPU_STAGES} - {"InjectErrors"} <= _top_level(built.job)
     assert any(name.startswith("GenerateWithModels/RunInference[policy]") for name in names)
     options = built.job.options.get_all_options()
-    image = "us-docker.pkg.dev/MY_PROJECT/prefmill/gpu-worker:0.1.0"
+    image = "us-docker.pkg.dev/my-project/prefmill/gpu-worker:0.1.0"
     assert options["dataflow_service_options"] == ["worker_accelerator=type:nvidia-l4;count:1;install-nvidia-driver"]
     assert options["sdk_container_image"] == image and options["sdk_location"] == "container"
     assert options["machine_type"] == "g2-standard-8" and options["disk_size_gb"] == 100
@@ -106,3 +106,18 @@ def test_an_install_without_source_or_image_says_how_to_ship_prefmill(monkeypatc
     with pytest.raises(ConfigError, match="--extra_package"):
         run_config(config, output="gs://prefmill-test-bucket/ds", beam_args=CLOUD, progress=False)
 
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--project", "MY_PROJECT", "--temp_location", "gs://my-bucket/tmp"], "not a valid Google Cloud project id"),
+    (["--project", "my-project", "--temp_location", "gs://MY_BUCKET/tmp"], "not a valid bucket name"),
+])
+def test_invalid_cloud_names_are_refused_before_beam(args, message):
+    from prefmill.pipelines.config import validate_config
+    from prefmill.pipelines.runners import make_pipeline
+    from prefmill.schemas import ConfigError
+
+    config = validate_config({"input": {"path": "gs://my-bucket/prompts.jsonl"}, "output": {"uri": "gs://my-bucket/ds"}})
+    with pytest.raises(ConfigError, match=message):
+        make_pipeline(config, ["--runner", "DataflowRunner", "--region", "us-central1", "--dry_run=True", *args],
+                      "gs://my-bucket/ds")
