@@ -17,6 +17,7 @@ import csv
 import io
 import json
 import logging
+import os
 import sys
 from datetime import datetime
 from typing import Any, Optional, Sequence
@@ -131,8 +132,11 @@ def _cmd_sql(args: argparse.Namespace) -> int:
         raise PrefmillError("give either a QUERY or --file FILE with the query")
     sql = args.query
     if args.file is not None:
-        with open(args.file, encoding="utf-8") as handle:
-            sql = handle.read()
+        try:
+            with open(args.file, encoding="utf-8") as handle:
+                sql = handle.read()
+        except (OSError, UnicodeDecodeError) as exc:
+            raise PrefmillError(f"cannot read the query file {args.file}: {getattr(exc, 'strerror', None) or exc}") from None
     from prefmill.transforms.dataset.query import stream_query
 
     max_rows = args.max_rows if args.max_rows is not None else (DISPLAY_ROWS if args.format == "table" else None)
@@ -398,6 +402,17 @@ def main(argv: Optional[list[str]] = None) -> int:
     except PrefmillError as exc:
         print(f"error: {redact(str(exc))}", file=sys.stderr)
         return EXIT_ERROR
+    except BrokenPipeError:
+        # `prefmill show ... | head`: the reader left; say nothing more (and do not fail at exit either)
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+    except KeyboardInterrupt:
+        print("interrupted: nothing was committed for this run; re-run the same command to resume (finished "
+              "LLM requests come from the cache, and a finished job is committed by the next run)", file=sys.stderr)
+        return EXIT_INTERRUPTED
+
+
+EXIT_INTERRUPTED = 130
 
 
 if __name__ == "__main__":

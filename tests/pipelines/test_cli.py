@@ -99,3 +99,15 @@ def test_an_unset_api_key_is_an_error_before_the_run_for_a_remote_server(tmp_pat
                                   "generate": {"mode": "models", "models": [model]}}))
     assert main(["validate", str(config)]) == 0
     assert "warning: api_key_env PREFMILL_TEST_UNSET_KEY is not set" in capsys.readouterr().err
+
+
+def test_a_missing_query_file_and_a_closed_pipe(quickstart_uri, tmp_path, capsys):
+    import subprocess
+    import sys
+
+    assert main(["sql", quickstart_uri, "--file", str(tmp_path / "missing.sql")]) == 2
+    assert "cannot read the query file" in capsys.readouterr().err
+    done = subprocess.run(f"{sys.executable} -m prefmill.pipelines.cli sql {quickstart_uri} "
+                          "'SELECT * FROM range(200000)' --format csv | head -1", shell=True, capture_output=True,
+                          text=True, timeout=120)
+    assert done.stdout == "range\n" and "Traceback" not in done.stderr and "BrokenPipe" not in done.stderr
