@@ -1,9 +1,6 @@
-"""The launcher's own files, written so that no crash or full disk can leave one half-written, and the
-clean-up of what killed runs leave behind.
+"""The launcher's own housekeeping: unreadable plans moved aside, output checks, leases, and the clean-up
+of what killed runs leave behind. (Plans, summaries and leases are written atomically: dataset/atomic.py.)
 
-- Every file the launcher relies on (commit plans, summaries, leases) is written to a temporary name,
-  fsynced and renamed into place: a reader sees the old file or the new one, never a torn one. (Bucket
-  URIs: an object upload is already all-or-nothing.)
 - A plan that cannot be read anyway (written by an older version, or damaged by hand) is moved aside with a
   warning, and recovery goes on with the other runs instead of failing every later run.
 - Each run leaves a lease (its pid and host). The next run on the same dataset removes the parts, staged
@@ -13,66 +10,21 @@ clean-up of what killed runs leave behind.
 
 from __future__ import annotations
 
-import json
 import os
-import secrets
 import shutil
 import socket
 import sys
 import time
-from typing import Callable, Optional
+from typing import Optional
 
 from apache_beam.io.filesystems import FileSystems
 
 from prefmill.transforms.dataset import DatasetPaths
+from prefmill.transforms.dataset.atomic import UnreadablePlan, commit_lock, read_json, write_json  # noqa: F401
 from prefmill.transforms.dataset.layout import TABLES, is_remote
 
 LEASE_FILE = "lease.json"
 STALE_AFTER_S = 24 * 3600
-_opener: Callable = open  # the fault-injection seam of the reliability tests (a full disk mid-write)
-
-
-class UnreadablePlan(ValueError):
-    """A commit plan that is not the JSON object a plan must be."""
-
-
-def write_json(path: str, data: dict) -> None:
-    payload = json.dumps(data, indent=2, sort_keys=True, default=str).encode("utf-8")
-    if is_remote(path):
-        with FileSystems.create(path) as handle:
-            handle.write(payload)
-        return
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    temporary = f"{path}.tmp-{os.getpid()}-{secrets.token_hex(4)}"  # unique per writer, threads included
-    try:
-        with _opener(temporary, "wb") as handle:
-            handle.write(payload)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        try:
-            os.unlink(temporary)
-        except OSError:
-            pass
-        raise
-    directory = os.open(os.path.dirname(path), os.O_RDONLY)
-    try:
-        os.fsync(directory)  # the rename itself survives a power cut
-    finally:
-        os.close(directory)
-
-
-def read_json(path: str) -> dict:
-    with FileSystems.open(path) as handle:
-        data = handle.read()
-    try:
-        value = json.loads(data.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise UnreadablePlan(f"{path} is not JSON ({exc})") from None
-    if not isinstance(value, dict):
-        raise UnreadablePlan(f"{path} is not a JSON object")
-    return value
 
 
 def move_aside(path: str, reason: str) -> Optional[str]:

@@ -76,7 +76,8 @@ def _fault_point(name: str) -> None:
 
 def _commit_plan(paths: DatasetPaths, plan: dict) -> tuple[int, int]:
     try:
-        return _commit_plan_tables(paths, plan)
+        with housekeeping.commit_lock(paths):
+            return _commit_plan_tables(paths, plan)
     except OSError as exc:  # a full disk or a read-only folder while committing: nothing half-written
         raise PrefmillError(
             f"could not commit run {plan['run_id']} to {paths.uri}: {exc.strerror or exc}. Nothing was committed; "

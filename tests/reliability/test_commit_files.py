@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from prefmill.pipelines import housekeeping
+from prefmill.transforms.dataset import atomic
 from prefmill.pipelines.launcher import FAULT_ENV, PLAN_FILE, recover_unfinished
 from prefmill.transforms.dataset import DatasetPaths, list_versions
 
@@ -84,7 +85,7 @@ class _FullDisk(io.BytesIO):
 @pytest.mark.parametrize("room", [0, 10, 100, 1000])
 def test_a_full_disk_during_any_launcher_write_leaves_the_old_file_whole(tmp_path, monkeypatch, room):
     target = tmp_path / "run" / "commit-plan.json"
-    housekeeping.write_json(str(target), {"run_id": "old", "files": {}, "summary": {}})
+    atomic.write_json(str(target), {"run_id": "old", "files": {}, "summary": {}})
     before = target.read_bytes()
     real_open = open
 
@@ -94,9 +95,9 @@ def test_a_full_disk_during_any_launcher_write_leaves_the_old_file_whole(tmp_pat
             return _FullDisk(room)
         return real_open(path, mode, *args, **kwargs)
 
-    monkeypatch.setattr(housekeeping, "_opener", opener)
+    monkeypatch.setattr(atomic, "_opener", opener)
     with pytest.raises(OSError):
-        housekeeping.write_json(str(target), {"run_id": "new", "files": {"pairs": ["x" * 5000]}, "summary": {}})
+        atomic.write_json(str(target), {"run_id": "new", "files": {"pairs": ["x" * 5000]}, "summary": {}})
     assert target.read_bytes() == before  # the reader sees the old plan, never a torn one
     assert [p.name for p in target.parent.iterdir()] == ["commit-plan.json"]  # no temporary left
 

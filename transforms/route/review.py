@@ -139,7 +139,7 @@ def record_export(uri: str, version: int, pairs: list[PreferencePair], seed: int
     """Store what an export sent (per pair: the candidate and text hash behind response 1 and 2)."""
     from apache_beam.io.filesystems import FileSystems
 
-    from prefmill.pipelines.housekeeping import write_json
+    from prefmill.transforms.dataset.atomic import write_json
     from prefmill.transforms.dataset import DatasetPaths
 
     export_id = stable_id("review-export", version, *sorted(p.id for p in pairs))[:16]

@@ -84,7 +84,7 @@ def sent_records(uri: str) -> dict[str, dict]:
     """Per pair id, the latest record of what an export sent."""
     from apache_beam.io.filesystems import FileSystems
 
-    from prefmill.pipelines.housekeeping import UnreadablePlan, read_json
+    from prefmill.transforms.dataset.atomic import UnreadablePlan, read_json
     from prefmill.transforms.dataset import DatasetPaths
 
     pattern = DatasetPaths.of(uri).join("_prefmill", "reviews", "export-*.json")
@@ -219,8 +219,11 @@ def import_answers(uri: str, path: str, *, keep_ties: bool = False,
                 "schema_version": SCHEMA_VERSION, "rows": table.num_rows, "review": stats,
                 "review_of_version": info.version, "review_file": os.path.basename(path)}
     before_commit()
-    version, new = commit_run_files(table_uri, files, PreferencePair, run_id=review_id, metadata=metadata,
-                                    expected_version=info.version)
+    from prefmill.transforms.dataset.atomic import commit_lock
+
+    with commit_lock(DatasetPaths.of(uri)):  # the version check and the commit, with no prefmill writer between
+        version, new = commit_run_files(table_uri, files, PreferencePair, run_id=review_id, metadata=metadata,
+                                        expected_version=info.version)
     return stats, version, new
 
 
