@@ -27,3 +27,23 @@ def bad_input_reasons() -> list[tuple[str, str]]:
         ("invalid_value", "bad-domain"),
         ("wrong_type", "bad-candidates"),
     ]
+
+
+def run_cli_measured(args: list[str], timeout: float = 900, **kwargs):
+    """Run `prefmill ARGS` in a fresh process; returns (CompletedProcess, that process's own peak RSS in MiB).
+
+    (RUSAGE_CHILDREN would report the largest child this test process ever waited for, not this one.)"""
+    import json as _json
+    import subprocess
+    import sys
+
+    probe = ("import resource, sys\n"
+             "from prefmill.pipelines.cli import main\n"
+             "try:\n    code = main(sys.argv[1:])\n"
+             "finally:\n"
+             "    sys.stderr.write('\\nPEAK_KIB=%d\\n' % resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)\n"
+             "sys.exit(code)\n")
+    done = subprocess.run([sys.executable, "-c", probe, *args], capture_output=True, text=True, timeout=timeout,
+                          **kwargs)
+    peak = [line for line in done.stderr.splitlines() if line.startswith("PEAK_KIB=")]
+    return done, (int(peak[-1].split("=")[1]) / 1024 if peak else float("nan"))

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import json
 import random
-import resource
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from prefmill.transforms.dataset import run_query
+
+from support import run_cli_measured
 
 BAD_ROWS = {
     "invalid_unicode": ['{"id": "sur-\\ud83d", "prompt": "hi", "domain": "chat"}',
@@ -52,11 +51,8 @@ def test_fifty_thousand_lines_with_every_kind_of_bad_row(tmp_path):
         bad += 1
     config = tmp_path / "run.yaml"
     config.write_text(json.dumps({"input": {"path": str(path)}, "output": {"uri": str(tmp_path / "ds")}}))
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    done = subprocess.run([sys.executable, "-m", "prefmill.pipelines.cli", "run", str(config), "--no-progress"],
-                          capture_output=True, text=True, timeout=900)
+    done, peak_mib = run_cli_measured(["run", str(config), "--no-progress"])
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
-    peak_mib = max(before, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss) / 1024
     assert f"rows in {good + bad:,} = rows out {good:,} + dead-lettered {bad:,} (balanced)" in done.stdout
     uri = str(tmp_path / "ds")
     assert run_query(uri, "SELECT count(DISTINCT prompt_id) FROM pairs")[1] == [(good,)]

@@ -3,13 +3,11 @@ user can see is on DuckDB's allow-list), and a row limit for display formats (cs
 
 from __future__ import annotations
 
-import resource
-import subprocess
-import sys
-
 import pytest
 
 from prefmill.pipelines.cli import main
+
+from support import run_cli_measured
 
 
 def test_a_runaway_cross_join_is_stopped_by_the_timeout(quickstart_uri, capsys):
@@ -20,10 +18,7 @@ def test_a_runaway_cross_join_is_stopped_by_the_timeout(quickstart_uri, capsys):
 
 
 def test_a_huge_result_is_capped_for_display_and_memory_stays_small(quickstart_uri):
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    done = subprocess.run([sys.executable, "-m", "prefmill.pipelines.cli", "sql", quickstart_uri,
-                           "SELECT * FROM range(20000000)"], capture_output=True, text=True, timeout=300)
-    peak_mib = max(before, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss) / 1024
+    done, peak_mib = run_cli_measured(["sql", quickstart_uri, "SELECT * FROM range(20000000)"], timeout=300)
     assert done.returncode == 0, done.stderr
     assert len(done.stdout.splitlines()) == 1002  # header, rule, 1,000 rows
     assert "1,000 rows shown" in done.stderr
