@@ -132,7 +132,7 @@ def test_tiny_transformers_model_end_to_end(tmp_path, tiny_model):
     models = [{"name": "tiny", "backend": "transformers", "model": str(tiny_model), "n": 2, "batch_size": 8,
                "sampling": {"temperature": 1.0, "max_tokens": 6, "seed": 3}, "transformers": {"batch_size": 4}}]
     config = config_for(write_prompts(tmp_path, MATH[:4]), tmp_path / "ds", models, keep_truncated=True)
-    summary = run_config(config, progress=False)
+    summary = run_config(config, progress=False, allow_partial=True)  # random weights: maybe no pair
     generate = summary.stage("generate")
     assert generate.extra["requests"] == 8 and generate.rows_in == 4
     # Random weights: the text is nonsense, so nothing passes and no prompt gets a pair; every prompt is

@@ -117,7 +117,7 @@ def test_tiny_transformers_judge_answers_become_dead_letters(tmp_path, tiny_mode
     summary = run_config(validate_config({
         "input": {"path": str(write_prompts(tmp_path))}, "output": {"uri": str(tmp_path / "ds")},
         "judge": {"enabled": True, "models": models}, "pairs": {"strategies": ["judged"]},
-    }), progress=False)
+    }), progress=False, allow_partial=True)  # a random model's judgments make no pair: committed on request
     assert summary.stage("judge").extra["retries"] == 12
     assert summary.stage("judge").reasons == {"unparseable_judgment": 12}
     assert summary.stage("pairs").emitted == 0 and summary.balanced

@@ -90,7 +90,7 @@ class SandboxResult:
     detail: str = ""
 
     @classmethod
-    def from_worker(cls, raw: dict, isolation: str = "bwrap") -> "SandboxResult":
+    def from_worker(cls, raw: dict, isolation: str = "bwrap", cpu_limit: float = float("inf")) -> "SandboxResult":
         tests: dict[int, dict[str, Any]] = {}
         for entry in raw.get("report") or []:
             if isinstance(entry, dict) and isinstance(entry.get("test"), int):
@@ -120,6 +120,8 @@ class SandboxResult:
                 status = "timeout"
             elif code == -25 or "File too large" in stderr[-300:]:  # RLIMIT_FSIZE
                 status = "output_limit"
+            elif code == -9 and (raw.get("cpu_s") or 0) >= cpu_limit - 0.05:
+                status = "timeout"  # the CPU limit's SIGKILL (a PID-1 program never sees SIGXCPU)
             elif code == -9:  # killed by the kernel, in practice the OOM killer
                 status = "memory"
             elif code not in (0, None):
@@ -336,7 +338,7 @@ class Sandbox:
             raw = worker.run(job, timeout_s=limits.wall_s + 15.0)
         finally:
             self._idle.put(worker)
-        return SandboxResult.from_worker(raw, isolation=self.mode)
+        return SandboxResult.from_worker(raw, isolation=self.mode, cpu_limit=max(1, int(limits.cpu_s)))
 
     @property
     def uids(self) -> list[int]:

@@ -125,8 +125,11 @@ def spawn(role, fds, *, uid, tmpfs_bytes, namespaces=True):
         os.close(ready_w)
         for fd in set(fds.values()):
             os.close(fd)
-        _, wait_status = os.waitpid(program, 0)
-        os.write(status_w, f"status {wait_status}\n".encode())
+        _, wait_status, usage = os.wait4(program, 0)
+        # The program is PID 1 of its namespace, and the kernel does not deliver SIGXCPU to an init without
+        # a handler: at the CPU limit it meets the hard limit's SIGKILL instead. Its CPU time tells that kill
+        # from the OOM killer's.
+        os.write(status_w, f"status {wait_status} cpu {usage.ru_utime + usage.ru_stime:.3f}\n".encode())
         code = 0
     except BaseException as exc:  # the keeper must never fall back into the zygote's loop
         try:

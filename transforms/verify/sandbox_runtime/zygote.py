@@ -220,6 +220,14 @@ class Keeper:
         return None
 
     @property
+    def cpu_seconds(self):
+        for line in self.text.decode(errors="replace").splitlines():
+            parts = line.split()
+            if parts[:1] == ["status"] and len(parts) >= 4 and parts[2] == "cpu":
+                return float(parts[3])
+        return None
+
+    @property
     def setup_error(self):
         for line in self.text.decode(errors="replace").splitlines():
             if line.startswith("setup "):
@@ -363,6 +371,7 @@ def run_job(job, program):
         "complete": complete, "keeper_text": keeper.text.decode(errors="replace"),
         "status": status,
         "exit_code": keeper.exit_code() if program_done else None,
+        "cpu_s": keeper.cpu_seconds if program_done else None,
         "setup_error": keeper.setup_error or (judge.setup_error if judge else None),
         "judge_exit": judge.exit_code() if judge else None,
         "stdout": bytes(watch.buffers["stdout"][:cap]).decode("utf-8", "replace"),
