@@ -190,6 +190,65 @@ def api_key_problems(config: "PrefmillConfig") -> list[tuple[str, bool]]:
     return problems
 
 
+def backend_problems(config: "PrefmillConfig") -> list[str]:
+    """What would make a model backend fail on its first batch, found before Beam starts: a missing vllm
+    package, or a transformers model that is neither a local folder nor in the Hugging Face cache and
+    cannot be fetched (offline)."""
+    problems: list[str] = []
+
+    def visit(node: Any) -> None:
+        if isinstance(node, BaseModel):
+            backend, model = getattr(node, "backend", None), getattr(node, "model", None)
+            if backend == "vllm" and not _installed("vllm"):
+                problems.append(f"model {getattr(node, 'name', model)!r} uses backend vllm, which is not installed: "
+                                "pip install 'prefmill[vllm]' on a machine with an NVIDIA GPU, or serve the model "
+                                "with `vllm serve` and use backend openai")
+            if backend == "transformers" and isinstance(model, str) and not _transformers_model_reachable(model):
+                problems.append(f"transformers model {model!r} is not a local folder and not in the Hugging Face "
+                                "cache, and the Hub cannot be reached: download it first (huggingface-cli download "
+                                f"{model}) or give a local folder")
+            for name in type(node).model_fields:
+                visit(getattr(node, name))
+        elif isinstance(node, (list, tuple)):
+            for item in node:
+                visit(item)
+
+    visit(config)
+    return problems
+
+
+def _installed(module: str) -> bool:
+    import importlib.util
+    import sys
+
+    if module in sys.modules:
+        return True
+    try:
+        return importlib.util.find_spec(module) is not None
+    except ValueError:
+        return True
+
+
+def _transformers_model_reachable(model: str) -> bool:
+    if os.path.isdir(model):
+        return True
+    try:
+        from huggingface_hub import file_exists, try_to_load_from_cache
+    except ImportError:
+        return True  # transformers is not installed: its own error names the extra to install
+    try:
+        if isinstance(try_to_load_from_cache(model, "config.json"), str):
+            return True
+    except ValueError:  # not a repo id either (a path that does not exist)
+        return False
+    if os.environ.get("HF_HUB_OFFLINE") == "1":
+        return False
+    try:
+        return bool(file_exists(model, "config.json"))
+    except Exception:  # noqa: BLE001 - any network or Hub failure means "cannot fetch it now"
+        return False
+
+
 def _check_input_exists(cfg: InputConfig, source: str) -> None:
     if is_remote(cfg.path):
         return

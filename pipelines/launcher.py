@@ -28,7 +28,7 @@ from apache_beam.runners.runner import PipelineState
 
 from prefmill.pipelines import carry_labels, housekeeping
 from prefmill.pipelines.build import STAGES, RunContext, build_pipeline
-from prefmill.pipelines.config import PrefmillConfig, api_key_problems
+from prefmill.pipelines.config import PrefmillConfig, api_key_problems, backend_problems
 from prefmill.pipelines.runners import make_pipeline
 from prefmill.pipelines.summary import RunSummary, counters_from_result, stage_counts
 from prefmill.schemas import SCHEMA_VERSION, ConfigError, DeadLetter, PreferencePair, PrefmillError
@@ -211,6 +211,10 @@ def run_config(config: PrefmillConfig, *, output: Optional[str] = None, beam_arg
         if fatal:
             raise ConfigError(message)
         print(f"warning: {message}", file=sys.stderr)
+    if not is_remote(paths.uri):  # remote workers (Dataflow) bring their own backends
+        problems = backend_problems(config)
+        if problems:
+            raise ConfigError("; ".join(problems))
     pipeline, runner_label, dry_run = make_pipeline(config, beam_args, paths.uri)
     if not dry_run:
         for summary in recover_unfinished(paths):

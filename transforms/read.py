@@ -70,14 +70,30 @@ class InputConfig(BaseModel):
             return "jsonl"
         if lower.endswith(".parquet"):
             return "parquet"
-        if os.path.isdir(self.path) and any(n.endswith(".parquet") for n in os.listdir(self.path)):
-            return "parquet"
+        if os.path.isdir(self.path):
+            names = os.listdir(self.path)
+            if any(n.endswith(".parquet") for n in names):
+                return "parquet"
+            if any(n.lower().endswith(_JSONL_SUFFIXES) for n in names) and not _is_hf_folder(names):
+                return "jsonl"  # a folder of JSONL files; other files in it (notes, scripts) are not read
         return "hf"
+
+
+def _is_hf_folder(names: list[str]) -> bool:
+    """A folder `datasets.save_to_disk` wrote (its JSON files are metadata, not rows)."""
+    return "dataset_info.json" in names or "dataset_dict.json" in names or "state.json" in names
 
 
 def _match(pattern: str) -> list[str]:
     if os.path.isdir(pattern):
-        pattern = os.path.join(pattern, "*.parquet")
+        names = os.listdir(pattern)
+        if any(n.endswith(".parquet") for n in names):
+            found = sorted(os.path.join(pattern, n) for n in names if n.endswith(".parquet"))
+        else:
+            found = sorted(os.path.join(pattern, n) for n in names if n.lower().endswith(_JSONL_SUFFIXES))
+        if not found:
+            raise InputError(f"input.path {pattern} holds no .jsonl, .json, .ndjson or .parquet file")
+        return found
     found = [m.path for r in FileSystems.match([pattern]) for m in r.metadata_list]
     if not found:
         raise InputError(f"input.path matches no file: {pattern}")

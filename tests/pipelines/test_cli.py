@@ -111,3 +111,33 @@ def test_a_missing_query_file_and_a_closed_pipe(quickstart_uri, tmp_path, capsys
                           "'SELECT * FROM range(200000)' --format csv | head -1", shell=True, capture_output=True,
                           text=True, timeout=120)
     assert done.stdout == "range\n" and "Traceback" not in done.stderr and "BrokenPipe" not in done.stderr
+
+
+def test_backends_that_cannot_work_are_refused_before_beam_starts(tmp_path, capsys, monkeypatch):
+    import importlib.util
+    import sys
+
+    monkeypatch.delitem(sys.modules, "vllm", raising=False)
+    real_find_spec = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "vllm" else real_find_spec(name, *a))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    config = tmp_path / "models.yaml"
+    config.write_text(json.dumps({"input": {"path": str(SAMPLE)}, "output": {"uri": str(tmp_path / "ds")},
+                                  "generate": {"mode": "models", "models": [
+                                      {"name": "a", "backend": "vllm", "model": "org/some-7b"},
+                                      {"name": "b", "backend": "transformers", "model": "org/not-downloaded"}]}}))
+    assert main(["run", str(config), "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert "pip install 'prefmill[vllm]'" in err and "huggingface-cli download org/not-downloaded" in err
+
+
+def test_an_input_folder_with_other_files_reads_its_jsonl(tmp_path, capsys):
+    folder = tmp_path / "data"
+    folder.mkdir()
+    (folder / "prompts.jsonl").write_text(SAMPLE.read_text())
+    (folder / "NOTES.txt").write_text("how this data was made")
+    (folder / "make.py").write_text("print('hello')\n")
+    config = tmp_path / "run.yaml"
+    config.write_text(json.dumps({"input": {"path": str(folder)}, "output": {"uri": str(tmp_path / "ds")}}))
+    assert main(["run", str(config), "--no-progress"]) == 0
+    assert "rows in 64 = rows out" in capsys.readouterr().out
