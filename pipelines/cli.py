@@ -209,6 +209,7 @@ def _cmd_route_fit(args: argparse.Namespace) -> int:
 
     rows = _read_table(args.table)
     model = PerformanceModel.fit(rows, target=args.target)
+    _check_out_file(args.out)
     with open(args.out, "w", encoding="utf-8") as handle:
         handle.write(model.to_json())
     print(f"fitted a quadratic performance model on {len(rows)} experiments and {len(model.features)} tag bins "
@@ -277,14 +278,29 @@ def _cmd_export(args: argparse.Namespace) -> int:
         suffix = "jsonl" if args.format == "jsonl" else "parquet"
         builder = "json" if suffix == "jsonl" else "parquet"
         data = datasets.load_dataset(builder, data_files={k: f"{args.out}/{k}.{suffix}" for k in counts})
-        data.push_to_hub(args.push_to_hub)
+        try:
+            data.push_to_hub(args.push_to_hub)
+        except Exception as exc:  # noqa: BLE001 - network, auth or Hub errors: the export itself is done
+            raise PrefmillError(f"the export is in {args.out}, but pushing it to the Hub failed "
+                                f"({type(exc).__name__}: {str(exc)[:200]}); check the network and HF_TOKEN, then "
+                                "push again") from None
         print(f"pushed to the Hugging Face Hub as {args.push_to_hub}")
     return 0
+
+
+def _check_out_file(path: str) -> None:
+    """--out of a command that writes one file: not a folder, and in a folder that exists."""
+    if os.path.isdir(path):
+        raise PrefmillError(f"--out {path} is a folder; give a file name, e.g. {os.path.join(path, 'out.html')}")
+    parent = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(parent):
+        raise PrefmillError(f"--out {path}: the folder {parent} does not exist")
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
     from prefmill.transforms.dataset.report import build_report
 
+    _check_out_file(args.out)
     page = build_report(args.uri, args.version)
     with open(args.out, "w", encoding="utf-8") as handle:
         handle.write(page)

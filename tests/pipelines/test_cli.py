@@ -141,3 +141,10 @@ def test_an_input_folder_with_other_files_reads_its_jsonl(tmp_path, capsys):
     config.write_text(json.dumps({"input": {"path": str(folder)}, "output": {"uri": str(tmp_path / "ds")}}))
     assert main(["run", str(config), "--no-progress"]) == 0
     assert "rows in 64 = rows out" in capsys.readouterr().out
+
+
+def test_out_of_single_file_commands_is_checked(quickstart_uri, tmp_path, capsys):
+    assert main(["report", quickstart_uri, "--out", str(tmp_path)]) == 2
+    assert "is a folder; give a file name" in capsys.readouterr().err
+    assert main(["report", quickstart_uri, "--out", str(tmp_path / "missing" / "r.html")]) == 2
+    assert "does not exist" in capsys.readouterr().err
