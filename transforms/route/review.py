@@ -81,6 +81,8 @@ def key_of(pair: PreferencePair, seed: int = 0) -> dict[str, Any]:
 def export_tasks(pairs: list[PreferencePair], tool: str, out_dir: str, *, show_rationale: bool = False,
                  seed: int = 0) -> list[str]:
     """Write the human-routed pairs as `tool` tasks into `out_dir`; returns the files written."""
+    if os.path.exists(out_dir) and not os.path.isdir(out_dir):
+        raise DatasetError(f"--out {out_dir} is a file; give a folder for the tasks")
     os.makedirs(out_dir, exist_ok=True)
     tasks = [task_of(p, show_rationale, seed, tool) for p in pairs]
     if tool == "label-studio":
