@@ -181,3 +181,16 @@ def test_bounded_combiner_keeps_memory_flat():
     for i in range(50_000):
         accumulator = combine.add_input(accumulator, Item(f"p{i}", (i * 7919 % 1000) / 1000, 1.0, (), True))
     assert len(accumulator) <= 2 * 10 + 1024
+
+
+def test_the_shipped_routing_model_is_the_one_fitted_from_the_shipped_experiments(tmp_path):
+    from support import REPO
+
+    assert main(["route", "fit", str(REPO / "sample_data" / "experiments.csv"), "--out", str(tmp_path / "m.json")]) == 0
+    shipped = PerformanceModel.from_json((REPO / "pipelines" / "configs" / "routing-model.json").read_text())
+    refit = PerformanceModel.from_json((tmp_path / "m.json").read_text())
+    assert shipped.features == refit.features and shipped.coefficients == pytest.approx(refit.coefficients)
+    from prefmill.pipelines.config import load_config
+
+    assert load_config(REPO / "pipelines" / "configs" / "hybrid_labelling.yaml").route.model_path == \
+        "pipelines/configs/routing-model.json"
