@@ -132,6 +132,28 @@ def _word_pattern(word: str) -> re.Pattern:
     return re.compile(rf"(?<!\w){re.escape(word.strip())}(?!\w)", re.IGNORECASE)
 
 
+# The counts both IFEval's instructions and prefmill's own kinds are built on (instructions.py).
+def keyword_count(text: str, keyword: str) -> int:
+    return len(_word_pattern(keyword).findall(text))
+
+
+def placeholder_count(text: str) -> int:
+    return len(re.findall(r"\[.*?\]", text))
+
+
+def highlight_count(text: str) -> int:
+    found = re.findall(r"\*[^\n\*]*\*", text) + re.findall(r"\*\*[^\n\*]*\*\*", text)
+    return sum(1 for h in found if h.strip("*").strip())
+
+
+def section_count(text: str, splitter: str) -> int:
+    return len(re.split(r"\s?(?<!\w)" + re.escape(splitter.strip()) + r"\s?\d+\s?", text)) - 1
+
+
+def bullet_count(text: str) -> int:
+    return len(_BULLET.findall(text))
+
+
 def _keywords_existence(text: str, kw: dict, prompt: str) -> tuple[bool, str]:
     keywords = kw.get("keywords")
     if not isinstance(keywords, list) or not all(isinstance(k, str) and k for k in keywords):
@@ -142,7 +164,7 @@ def _keywords_existence(text: str, kw: dict, prompt: str) -> tuple[bool, str]:
 
 def _keyword_frequency(text: str, kw: dict, prompt: str) -> tuple[bool, str]:
     keyword, target, relation = _text(kw, "keyword"), _int(kw, "frequency"), _relation(kw)
-    count = len(_word_pattern(keyword).findall(text))
+    count = keyword_count(text, keyword)
     return _compare(count, relation, target), f"{keyword!r} {count} times, required {relation} {target}"
 
 
@@ -176,7 +198,7 @@ def _number_sentences(text: str, kw: dict, prompt: str) -> tuple[bool, str]:
     return _compare(count, relation, target), f"{count} sentences, required {relation} {target}"
 
 
-def _star_paragraphs(text: str) -> Optional[int]:
+def paragraph_count(text: str) -> Optional[int]:
     """Paragraphs separated by `***`: None when an inner one is empty (an empty first/last one is dropped)."""
     parts = re.split(r"\s?\*\*\*\s?", text)
     count = len(parts)
@@ -191,7 +213,7 @@ def _star_paragraphs(text: str) -> Optional[int]:
 
 def _number_paragraphs(text: str, kw: dict, prompt: str) -> tuple[bool, str]:
     target = _int(kw, "num_paragraphs")
-    count = _star_paragraphs(text)
+    count = paragraph_count(text)
     return count == target, f"{'an empty paragraph' if count is None else count} (*** separated), required {target}"
 
 
@@ -217,7 +239,7 @@ def _nth_paragraph_first_word(text: str, kw: dict, prompt: str) -> tuple[bool, s
 
 def _placeholders(text: str, kw: dict, prompt: str) -> tuple[bool, str]:
     target = _int(kw, "num_placeholders")
-    count = len(re.findall(r"\[.*?\]", text))
+    count = placeholder_count(text)
     return count >= target, f"{count} [placeholders], required at least {target}"
 
 
@@ -239,7 +261,7 @@ _BULLET = re.compile(r"^\s*[*-]\s+\S.*$", re.MULTILINE)
 
 def _bullet_lists(text: str, kw: dict, prompt: str) -> tuple[bool, str]:
     target = _int(kw, "num_bullets")
-    count = len(_BULLET.findall(text))
+    count = bullet_count(text)
     return count == target, f"{count} bullet points, required {target}"
 
 
@@ -251,14 +273,13 @@ def _constrained_response(text: str, kw: dict, prompt: str) -> tuple[bool, str]:
 
 def _highlighted_sections(text: str, kw: dict, prompt: str) -> tuple[bool, str]:
     target = _int(kw, "num_highlights")
-    found = re.findall(r"\*[^\n\*]*\*", text) + re.findall(r"\*\*[^\n\*]*\*\*", text)
-    count = sum(1 for h in found if h.strip("*").strip())
+    count = highlight_count(text)
     return count >= target, f"{count} highlighted sections, required at least {target}"
 
 
 def _multiple_sections(text: str, kw: dict, prompt: str) -> tuple[bool, str]:
     splitter, target = _text(kw, "section_spliter").strip(), _int(kw, "num_sections")
-    count = len(re.split(r"\s?(?<!\w)" + re.escape(splitter) + r"\s?\d+\s?", text)) - 1
+    count = section_count(text, splitter)
     return count >= target, f"{count} {splitter} sections, required at least {target}"
 
 

@@ -124,7 +124,7 @@ def _repeat_prompt(t: str, a: dict, p: str) -> tuple[bool, str]:
 
 
 def _paragraph_count(text: str, args: dict) -> tuple[bool, str]:
-    count = ifeval._star_paragraphs(text)
+    count = ifeval.paragraph_count(text)
     if count is None:  # an empty paragraph between separators fails, whatever the relation (as in IFEval)
         _int(args)
         return False, "an empty paragraph between *** separators"
@@ -142,21 +142,20 @@ CHECKS: dict[str, Check] = {
     "keywords_include": _keywords_include,
     "keywords_exclude": _keywords_exclude,
     "keyword_frequency": lambda t, a, p: _count(
-        f"count of {_str(a, 'keyword')!r}", len(ifeval._word_pattern(_str(a, "keyword")).findall(t)), a),
+        f"count of {_str(a, 'keyword')!r}", ifeval.keyword_count(t, _str(a, "keyword")), a),
     "letter_frequency": lambda t, a, p: _count(
         f"count of letter {_str(a, 'letter')!r}", t.lower().count(_str(a, "letter").lower()), a),
     "required_phrase": _required_phrase,
     "forbidden_phrases": _forbidden_phrases,
     "start_phrase": _ifeval("startend:start_checker", lambda a: {"start_phrase": _str(a, "phrase")}),
     "end_phrase": _ifeval("startend:end_checker", lambda a: {"end_phrase": _str(a, "phrase")}),
-    "bullet_count": lambda t, a, p: _count("bullet count", len(ifeval._BULLET.findall(t)), a),
+    "bullet_count": lambda t, a, p: _count("bullet count", ifeval.bullet_count(t), a),
     "numbered_list_count": lambda t, a, p: _count("numbered item count", _numbered(t), a),
     "section_count": lambda t, a, p: _count(
-        "section count", len(re.split(r"\s?(?<!\w)" + re.escape(str(a.get("marker", "SECTION"))) + r"\s?\d+\s?", t)) - 1,
-        _at_least(a)),
+        "section count", ifeval.section_count(t, str(a.get("marker", "SECTION"))), _at_least(a)),
     "json_format": _ifeval("detectable_format:json_format", lambda a: {}),
     "title": _ifeval("detectable_format:title", lambda a: {}),
-    "placeholders": lambda t, a, p: _count("placeholder count", len(re.findall(r"\[.*?\]", t)), _at_least(a)),
+    "placeholders": lambda t, a, p: _count("placeholder count", ifeval.placeholder_count(t), _at_least(a)),
     "lowercase": _ifeval("change_case:english_lowercase", lambda a: {}),
     "uppercase": _ifeval("change_case:english_capital", lambda a: {}),
     "capital_word_frequency": lambda t, a, p: _count("all-capital word count", ifeval.capital_words(t), a),
@@ -165,9 +164,8 @@ CHECKS: dict[str, Check] = {
     "postscript": _ifeval("detectable_content:postscript", lambda a: {"postscript_marker": str(a.get("marker", "P.S."))}),
     "repeat_prompt": _repeat_prompt,
     "two_responses": _ifeval("combination:two_responses", lambda a: {}),
-    "highlighted_sections": lambda t, a, p: _count(
-        "highlighted section count", sum(1 for h in re.findall(r"\*[^\n\*]*\*", t) + re.findall(r"\*\*[^\n\*]*\*\*", t)
-                                         if h.strip("*").strip()), _at_least(a)),
+    "highlighted_sections": lambda t, a, p: _count("highlighted section count", ifeval.highlight_count(t),
+                                                   _at_least(a)),
     "response_language": _ifeval("language:response_language", lambda a: {"language": _str(a, "language")}),
     "nth_paragraph_first_word": _ifeval("length_constraints:nth_paragraph_first_word", lambda a: {
         "num_paragraphs": _int(a, "paragraphs"), "nth_paragraph": _int(a, "nth"), "first_word": _str(a, "word")}),

@@ -41,6 +41,7 @@ from typing import Any, Literal, Optional
 from pydantic import BaseModel, ConfigDict, Field
 
 from prefmill.schemas import PrefmillError
+from prefmill.transforms.verify.lines import LineReader, write_all
 
 RUNTIME = Path(__file__).with_name("sandbox_runtime")
 EXIT_MEMORY = 85
@@ -224,8 +225,10 @@ class _Worker:
             args = _local_command({"uid": uid, "layers": ["unsafe_local"], "namespaces": _userns_works()})
         # An empty environment: nothing of the pipeline's (API keys, tokens) reaches the worker.
         self.proc = subprocess.Popen(args, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                     env={"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"}, start_new_session=True)
-        hello = _readline(self.proc, timeout_s=60.0)
+                                     env={"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"}, start_new_session=True,
+                                     bufsize=0)
+        self.lines = LineReader(self.proc.stdout)
+        hello = self.lines.readline(60.0)
         if not hello:
             error = b""
             if self.proc.poll() is not None and self.proc.stderr is not None:
@@ -245,12 +248,11 @@ class _Worker:
             self.start()
         assert self.proc is not None and self.proc.stdin is not None
         try:
-            self.proc.stdin.write((json.dumps(job) + "\n").encode())
-            self.proc.stdin.flush()
+            write_all(self.proc.stdin, (json.dumps(job) + "\n").encode())
         except (BrokenPipeError, OSError):
             self.stop()
             return _infrastructure("the sandbox worker died")
-        reply = _readline(self.proc, timeout_s)
+        reply = self.lines.readline(timeout_s)
         if not reply:
             self.stop()  # a worker that does not answer is replaced, never waited on forever
             return _infrastructure("the sandbox worker did not answer in time")
@@ -274,14 +276,6 @@ def _discard(stream) -> None:
             pass
     except (OSError, ValueError):
         pass
-
-
-def _readline(proc: subprocess.Popen, timeout_s: float) -> bytes:
-    reply: list[bytes] = []
-    reader = threading.Thread(target=lambda: reply.append(proc.stdout.readline()), daemon=True)
-    reader.start()
-    reader.join(timeout_s)
-    return reply[0] if reply else b""
 
 
 _USERNS: Optional[bool] = None

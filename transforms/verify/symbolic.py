@@ -11,15 +11,14 @@ from __future__ import annotations
 
 import functools
 import json
-import os
-import select
-import time
 import logging
 import re
 import subprocess
 import sys
 import threading
 from typing import Optional
+
+from prefmill.transforms.verify.lines import LineReader, write_all
 
 TIMEOUT_S = 5.0
 
@@ -86,40 +85,25 @@ class SymbolicChecker:
         self.timeout_s = timeout_s
         self._proc: Optional[subprocess.Popen] = None
         self._lock = threading.Lock()
-        self._pending = b""
+        self._lines: Optional[LineReader] = None
 
     def _start(self) -> subprocess.Popen:
         proc = subprocess.Popen(
             [sys.executable, "-c", "from prefmill.transforms.verify.symbolic import serve; serve()"],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, bufsize=0)
-        self._pending = b""
-        if self._read(proc, 120.0) is None:  # ready (imports sympy: slow on a busy machine)
+        self._lines = LineReader(proc.stdout)
+        if self._lines.readline(120.0) is None:  # ready (imports sympy: slow on a busy machine)
             proc.kill()
             raise RuntimeError("the Math-Verify helper did not start")
         return proc
-
-    def _read(self, proc: subprocess.Popen, timeout_s: float) -> Optional[str]:
-        """One line from the helper, or None when it does not come within the deadline (no thread per call)."""
-        deadline = time.monotonic() + timeout_s
-        fd = proc.stdout.fileno()
-        while b"\n" not in self._pending:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0 or not select.select([fd], [], [], remaining)[0]:
-                return None
-            chunk = os.read(fd, 65536)
-            if not chunk:
-                return None
-            self._pending += chunk
-        line, self._pending = self._pending.split(b"\n", 1)
-        return line.decode()
 
     def verify(self, gold: str, prediction: str) -> tuple[Optional[bool], str, Optional[str]]:
         """(equal or None, status, what Math-Verify extracted); status is ok, unparseable or timeout."""
         with self._lock:
             if self._proc is None or self._proc.poll() is not None:
                 self._proc = self._start()
-            self._proc.stdin.write((json.dumps({"gold": gold, "prediction": prediction}) + "\n").encode())
-            line = self._read(self._proc, self.timeout_s)
+            write_all(self._proc.stdin, (json.dumps({"gold": gold, "prediction": prediction}) + "\n").encode())
+            line = self._lines.readline(self.timeout_s)
             if not line:
                 self.close_locked()
                 return None, "timeout", None

@@ -44,7 +44,7 @@ DEVIATIONS = {
     and "p.p.s" in c["response"].lower(),
     # a bullet is "* " or "- " then text: not "---", "-5 degrees", "*italic*" or "*word"
     "detectable_format:number_bullet_lists": lambda c: len(re.findall(r"^\s*\*[^\*].*$", c["response"], re.M))
-    + len(re.findall(r"^\s*-.*$", c["response"], re.M)) != len(ifeval._BULLET.findall(c["response"])),
+    + len(re.findall(r"^\s*-.*$", c["response"], re.M)) != ifeval.bullet_count(c["response"]),
     # a section splitter is a whole word ("SUBPARAGRAPH 2" is not "PARAGRAPH 2")
     "detectable_format:multiple_sections": lambda c: bool(
         re.search(r"\w" + re.escape(c["kwargs"]["section_spliter"].strip()) + r"\s?\d", c["response"])),

@@ -205,34 +205,32 @@ class Keeper:
         self.text = b""
         self.closed = False
 
+    def _field(self, prefix):
+        """The words after `prefix` on the keeper's line that starts with it (pid, status, setup), or None."""
+        for line in self.text.decode(errors="replace").splitlines():
+            if line.startswith(prefix + " "):
+                return line[len(prefix) + 1:].split()
+        return None
+
     @property
     def program_pid(self):
-        for line in self.text.decode(errors="replace").splitlines():
-            if line.startswith("pid "):
-                return int(line.split()[1])
-        return None
+        words = self._field("pid")
+        return int(words[0]) if words else None
 
     @property
     def wait_status(self):
-        for line in self.text.decode(errors="replace").splitlines():
-            if line.startswith("status "):
-                return int(line.split()[1])
-        return None
+        words = self._field("status")
+        return int(words[0]) if words else None
 
     @property
     def cpu_seconds(self):
-        for line in self.text.decode(errors="replace").splitlines():
-            parts = line.split()
-            if parts[:1] == ["status"] and len(parts) >= 4 and parts[2] == "cpu":
-                return float(parts[3])
-        return None
+        words = self._field("status")  # "status <wait status> cpu <seconds>"
+        return float(words[2]) if words and len(words) >= 3 and words[1] == "cpu" else None
 
     @property
     def setup_error(self):
-        for line in self.text.decode(errors="replace").splitlines():
-            if line.startswith("setup "):
-                return line[6:]
-        return None
+        words = self._field("setup")
+        return " ".join(words) if words is not None else None
 
     def finished(self):
         return self.wait_status is not None or self.setup_error is not None or self.closed
