@@ -8,7 +8,7 @@ dependencies (datasets, evaluate, sacrebleu, scikit-learn, ...). This module
 loads just those files by path, so the wheel can be installed with
 ``--no-deps``:
 
-    pip install --no-deps lm_eval==0.4.13 llama-index-core==0.14.25
+    pip install --no-deps -r tests/reference-packages.txt
     pip install langdetect==1.0.9 immutabledict==4.3.1 nltk==3.10.4 packaging
 
 * ``lm_eval`` (--no-deps): the reference code; nothing of it is imported but
@@ -60,7 +60,7 @@ from typing import Any
 
 LM_EVAL_VERSION = "0.4.13"
 INSTALL_LINE = (
-    f"pip install --no-deps lm_eval=={LM_EVAL_VERSION} llama-index-core==0.14.25 && "
+    "pip install --no-deps -r tests/reference-packages.txt && "
     "pip install langdetect==1.0.9 immutabledict==4.3.1 nltk==3.10.4 packaging"
 )
 

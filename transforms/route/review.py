@@ -78,6 +78,28 @@ def key_of(pair: PreferencePair, seed: int = 0) -> dict[str, Any]:
             "response_2": {"candidate": second[0], "sha": text_hash(second[1][-1].content)}}
 
 
+def argilla_settings(fields: list[str]) -> dict[str, Any]:
+    """The dataset settings in the form Argilla's SDK writes and loads (`Settings.to_json` / `from_json`):
+    each field, question and metadata property carries its type and options under `settings`."""
+    titles = {"prompt": "Prompt", "response_1": "Response 1", "response_2": "Response 2",
+              "ai_rationale": "AI rationale"}
+    return {
+        "guidelines": "Pick the response that answers the prompt better, or tie.",
+        "fields": [{"name": f, "title": titles[f], "required": f != "ai_rationale",
+                    "settings": {"type": "text", "use_markdown": True}} for f in fields],
+        "questions": [{"name": "preference", "title": "Which response answers the prompt better?",
+                       "required": True,
+                       "settings": {"type": "label_selection", "visible_options": len(CHOICES),
+                                    "options": [{"value": c, "text": c.replace("_", " ").capitalize(),
+                                                 "description": None} for c in CHOICES]}}],
+        # pair_id is how answers find their pair again; annotators have no use for it.
+        "metadata": [{"name": "pair_id", "title": "pair_id", "visible_for_annotators": False,
+                      "settings": {"type": "terms", "values": None}}],
+        "vectors": [],
+        "allow_extra_metadata": False,
+    }
+
+
 def export_tasks(pairs: list[PreferencePair], tool: str, out_dir: str, *, show_rationale: bool = False,
                  seed: int = 0) -> list[str]:
     """Write the human-routed pairs as `tool` tasks into `out_dir`; returns the files written."""
@@ -100,14 +122,7 @@ def export_tasks(pairs: list[PreferencePair], tool: str, out_dir: str, *, show_r
             json.dump([{"id": t["pair_id"], "fields": {f: t[f] for f in fields if f in t},
                         "metadata": {"pair_id": t["pair_id"]}} for t in tasks],
                       handle, ensure_ascii=False, indent=1)
-        settings = {
-            "guidelines": "Pick the response that answers the prompt better, or tie.",
-            "fields": [{"name": f, "type": "text", "use_markdown": True, "required": f != "ai_rationale"}
-                       for f in fields],
-            "questions": [{"name": "preference", "type": "label_selection", "labels": list(CHOICES),
-                           "required": True}],
-            "metadata": [{"name": "pair_id", "type": "terms"}],
-        }
+        settings = argilla_settings(fields)
         with open(settings_path, "w", encoding="utf-8") as handle:
             json.dump(settings, handle, indent=1)
         return [records_path, settings_path]

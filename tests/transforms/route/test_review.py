@@ -74,7 +74,7 @@ def test_argilla_round_trip_and_keep_ties(routed, tmp_path, capsys):
     assert main(["review", "export", routed, "--to", "argilla", "--out", str(tmp_path / "ag"), "--show-rationale"]) == 0
     records = json.loads((tmp_path / "ag" / "records.json").read_text())
     settings = json.loads((tmp_path / "ag" / "settings.json").read_text())
-    assert settings["questions"][0]["labels"] == ["response_1", "response_2", "tie"]
+    assert [o["value"] for o in settings["questions"][0]["settings"]["options"]] == ["response_1", "response_2", "tie"]
     assert "ai_rationale" in records[0]["fields"]
     for record in records:
         record["responses"] = {"preference": [{"value": "tie", "user_id": "annotator-1"}]}
