@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Callable, Optional
 
 
@@ -42,6 +44,71 @@ def preference_answer(body: dict) -> str:
         texts = [chunk.split("> ", 1)[1] for chunk in annotation.split("\n<text ")[1:]]
         return "\n\n".join(f"#### Output for Text {i}\nRating: {_rating(t)}\nRationale: fixed"
                              for i, t in enumerate(texts, 1))
+    return default_answer(body)
+
+
+_RECORDED: Optional[dict[str, list[str]]] = None
+
+
+def _recorded_answers() -> dict[str, list[str]]:
+    """The sample data's recorded responses by prompt text (loaded once)."""
+    global _RECORDED
+    if _RECORDED is None:
+        sample = Path(__file__).resolve().parents[1] / "sample_data" / "prompts.jsonl"
+        rows = [json.loads(line) for line in sample.read_text().splitlines() if line.strip()]
+        _RECORDED = {r["prompt"]: [c["text"] for c in r["candidates"]] for r in rows if isinstance(r["prompt"], str)}
+    return _RECORDED
+
+
+def _from_schema(schema: dict) -> object:
+    """The first allowed value of every field a JSON schema requires: a well-formed structured answer."""
+    if "enum" in schema:
+        return schema["enum"][0]
+    kind = schema.get("type")
+    if kind == "object":
+        return {name: _from_schema(sub) for name, sub in schema.get("properties", {}).items()}
+    if kind == "array":
+        return [_from_schema(schema.get("items", {}))]
+    return {"integer": 3, "number": 3, "boolean": False}.get(kind, "fixed")
+
+
+def _bump_last_number(step: str) -> str:
+    numbers = list(re.finditer(r"\d+", step))
+    if not numbers:
+        return step + " (changed)"
+    last = numbers[-1]
+    return step[: last.start()] + str(int(last.group()) + 1) + step[last.end():]
+
+
+def stand_in_model(body: dict) -> str:
+    """A plausible model for every request prefmill's recipes send, so a recipe runs end to end with only its
+    endpoints changed: judges rate by a fixed function of the text (pointwise, pairwise, listwise),
+    structured answers follow the request's schema, a self-edit changes the step's last number, and a
+    generation for a sample prompt answers with one of the sample's recorded responses (picked by model
+    and seed),
+    so verifiers see both right and wrong answers."""
+    content = body["messages"][-1]["content"]
+    if "Response to rate:\n" in content:  # pointwise judge
+        response = content.split("Response to rate:\n", 1)[1].split("\n\nReply with JSON only", 1)[0]
+        aspects = content.rsplit("for the aspects ", 1)[1].rstrip(".").split(", ")
+        return json.dumps({a: {"rating": _rating(response), "rationale": f"{a}: fixed"} for a in aspects})
+    if 'Reply with JSON only: {"preferred"' in content:  # pairwise judge
+        first = content.split("Response A:\n", 1)[1].split("\n\nResponse B:\n", 1)[0]
+        second = content.split("\n\nResponse B:\n", 1)[1].split("\n\nReply with JSON only", 1)[0]
+        a, b = _rating(first), _rating(second)
+        return json.dumps({"preferred": "tie" if a == b else ("A" if a > b else "B"), "rationale": "fixed"})
+    if "Reply with JSON only: {\"responses\"" in content:
+        return preference_answer(body)
+    if "Step to edit:\n" in content:  # RISE self-edit
+        step = content.split("Step to edit:\n", 1)[1].split("\n\nEdit instruction:", 1)[0]
+        return f"<edited_step>{_bump_last_number(step)}</edited_step>"
+    schema = ((body.get("response_format") or {}).get("json_schema") or {}).get("schema")
+    if schema:
+        return json.dumps(_from_schema(schema))
+    for prompt, answers in _recorded_answers().items():
+        if prompt in content:
+            pick = int(body.get("seed") or 0) + int(hashlib.sha256(body["model"].encode()).hexdigest()[:8], 16)
+            return answers[pick % len(answers)]
     return default_answer(body)
 
 

@@ -25,7 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 
 from prefmill.schemas import AspectRating, Comparison, DeadLetter, Judgment, PromptCandidates
 from prefmill.transforms.base import DEAD_LETTERS, METRIC_PREFIX, Stage, encode_payload
-from prefmill.transforms.generate import ModelSpec, answer_groups, make_handler
+from prefmill.transforms.generate import ModelSpec, answer_groups, failure_reason, make_handler
 from prefmill.transforms.llm.requests import LLMRequest, LLMResponse, RequestGroup
 
 ASPECTS = ["helpfulness", "instruction_following", "honesty", "truthfulness"]
@@ -256,8 +256,8 @@ class SecondTry:
         self.config = config
 
     def __call__(self, response: LLMResponse) -> Optional[LLMRequest]:
-        if response.request.tag["attempt"] != 0:
-            return None
+        if response.request.tag["attempt"] != 0 or not response.ok:
+            return None  # a failed request was already retried by the handler; it is not an unreadable answer
         try:
             # kept on the response, so _Parse does not read the same answer a second time
             response.extra["judgment"] = parse_answer(response, self.config)
@@ -281,6 +281,14 @@ class _Parse(beam.DoFn):
         for response in group.responses:
             request, tag = response.request, response.request.tag
             Metrics.counter(METRIC_PREFIX + "judge", "judgments").inc()
+            if not response.ok:  # the request itself failed (network, HTTP, timeout): say so, not "unparseable"
+                reason = failure_reason(response)
+                Metrics.counter(METRIC_PREFIX + "judge", "dead_letters").inc()
+                Metrics.counter(METRIC_PREFIX + "judge", f"dead_{reason}").inc()
+                yield beam.pvalue.TaggedOutput(DEAD_LETTERS, DeadLetter(
+                    stage="judge", reason=reason, record_id=f"{request.prompt_id}/{tag['judge']}/{_about(tag)}",
+                    payload=encode_payload({"judge": tag["judge"]}), error=response.error, run_id=self.run_id))
+                continue
             try:
                 parsed = response.extra["judgment"] if "judgment" in response.extra else parse_answer(
                     response, self.config)

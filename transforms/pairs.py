@@ -9,7 +9,8 @@ Strength and margin for verifier-decided pairs: `margin` = chosen score - reject
 3 when the margin is >= 0.75, 2 when >= 0.4, else 1.
 
 A prompt that yields no pair is dead-lettered with the reason: `unverified` (no verdict on any
-candidate), `no_passing_candidate`, `no_failing_candidate`, `below_min_gap`, or `identical_texts`.
+candidate), `no_passing_candidate`, `no_failing_candidate`, `below_min_gap`, or `identical_texts`; for
+the judged strategy `unjudged`, `below_rating_margin` or `judges_split`.
 """
 
 from __future__ import annotations
@@ -230,6 +231,15 @@ def judged_pairs(pc: PromptCandidates, config: PairsConfig, *, run_id: str, conf
                               low_confidence=len(agree) < len(judges))})]
 
 
+def judged_reason(pc: PromptCandidates, config: PairsConfig) -> str:
+    """Why the judged strategy gave a prompt no pair (a content reason, never an infrastructure one)."""
+    if pc.comparisons:
+        return "judges_split"  # every comparison a tie, or judges split evenly
+    if sum(1 for c in pc.candidates if c.judgments) < 2:
+        return "unjudged"  # fewer than two rated responses (domain not judged, or its judgments dead-lettered)
+    return "below_rating_margin"
+
+
 def _judge_mean(candidate: Candidate, judge: str) -> float:
     return next(j.mean for j in candidate.judgments if j.judge == judge)
 
@@ -330,7 +340,10 @@ class BuildPairs(Stage):
         pairs += edited
         context = {"run_id": self.run_id, "config_hash": self.config_hash}
         if "judged" in self.config.strategies:
-            pairs += judged_pairs(pc, self.config, **context)
+            judged = judged_pairs(pc, self.config, **context)
+            pairs += judged
+            if not judged and reason in ("", "unverified"):
+                reason = judged_reason(pc, self.config)
         if "delta" in self.config.strategies:
             pairs += delta_pairs(pc, self.config, **context)
         if self.config.max_length_ratio is not None:

@@ -140,3 +140,25 @@ def test_a_retry_request_is_exactly_the_second_attempt_the_judge_would_build():
             again = retry_request(a)
             assert (again.messages, again.sample_index, again.tag, again.params) == (
                 b.messages, b.sample_index, b.tag, b.params)
+
+
+def test_an_unreachable_judge_is_a_connection_error_not_an_unparseable_judgment(tmp_path):
+    import socket
+
+    with socket.socket() as closed:  # a port nothing listens on
+        closed.bind(("127.0.0.1", 0))
+        dead_url = f"http://127.0.0.1:{closed.getsockname()[1]}/v1"
+    with FakeLLMServer(answer=judge_answer) as server:
+        models = [{"name": "judge-up", "backend": "openai", "model": "judge-up", "sampling": {"temperature": 0.0},
+                   "openai": {"base_url": server.url, "backoff_base_s": 0.01}},
+                  {"name": "judge-down", "backend": "openai", "model": "judge-down", "sampling": {"temperature": 0.0},
+                   "openai": {"base_url": dead_url, "backoff_base_s": 0.01, "max_retries": 1}}]
+        summary = run_config(validate_config({
+            "input": {"path": str(write_prompts(tmp_path))}, "output": {"uri": str(tmp_path / "ds")},
+            "judge": {"enabled": True, "models": models}, "pairs": {"strategies": ["judged"]},
+        }), progress=False)
+        retries = [r for r in server.requests if RETRY_REMINDER in r["body"]["messages"][-1]["content"]]
+    _, dead = run_query(summary.uri, "SELECT reason, count(*) FROM dead_letters WHERE stage = 'judge' GROUP BY ALL")
+    assert dead == [("connection_error", 12)]  # 4 prompts x 3 candidates, for the judge that is down
+    assert retries == []  # a failed request is not re-asked as if its answer were unreadable
+    assert summary.stage("pairs").emitted == 4  # the judge that answered still labels every prompt
