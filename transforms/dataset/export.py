@@ -29,9 +29,22 @@ from prefmill.transforms.dataset.query import close_dataset, open_dataset
 
 FORMATS = ("trl-dpo", "trl-reward", "step-dpo", "rdpo", "openrlhf", "jsonl", "parquet")
 _COLUMNS = {
-    "trl-dpo": "prompt, chosen, rejected",
-    "trl-reward": "prompt, chosen, rejected, margin",
-    "rdpo": "prompt, chosen, rejected, rationale",
+    "trl-dpo": "{prompt} AS prompt, {chosen} AS chosen, {rejected} AS rejected",
+    "trl-reward": "{prompt} AS prompt, {chosen} AS chosen, {rejected} AS rejected, margin",
+    "rdpo": "{prompt} AS prompt, {chosen} AS chosen, {rejected} AS rejected, rationale",
+}
+# A RISE step pair is stored as prompt = [user, assistant: the solution so far], chosen/rejected = [the next
+# step]. In a conversational export that would be two assistant turns, which a chat template renders as a
+# new turn after an end-of-turn token. With --include-steps the prefix moves into both responses instead:
+# prompt = [user], chosen = [assistant: prefix + step]. The shared prefix tokens have the same log-probs on
+# both sides, so they cancel in the DPO loss and the pair still contrasts the one step.
+_IS_STEP = "(granularity = 'step' AND len(prompt) > 1 AND prompt[-1].role = 'assistant')"
+_STEP_AWARE = {
+    "prompt": f"CASE WHEN {_IS_STEP} THEN list_slice(prompt, 1, len(prompt) - 1) ELSE prompt END",
+    "chosen": f"CASE WHEN {_IS_STEP} THEN [{{'role': 'assistant', 'content': prompt[-1].content || chosen[1].content}}] "
+              "ELSE chosen END",
+    "rejected": f"CASE WHEN {_IS_STEP} THEN [{{'role': 'assistant', 'content': prompt[-1].content || rejected[1].content}}] "
+                "ELSE rejected END",
 }
 
 
@@ -68,14 +81,14 @@ def parse_splits(text: Optional[str]) -> dict[str, float]:
 
 def _select(fmt: str, keys: dict[str, str]) -> str:
     if fmt in _COLUMNS:
-        return _COLUMNS[fmt]
+        return _COLUMNS[fmt].format(**_STEP_AWARE)
     if fmt == "step-dpo":
         return ("prompt[1].content AS prompt, coalesce(prompt[2].content, '') AS initial_reason_steps, "
                 "chosen[1].content AS chosen, rejected[1].content AS rejected, error_edit.error_type AS error_type")
     if fmt == "openrlhf":
-        return (f"prompt AS \"{keys.get('prompt', 'prompt')}\", "
-                f"list_concat(prompt, chosen) AS \"{keys.get('chosen', 'chosen')}\", "
-                f"list_concat(prompt, rejected) AS \"{keys.get('rejected', 'rejected')}\"")
+        return (f"{_STEP_AWARE['prompt']} AS \"{keys.get('prompt', 'prompt')}\", "
+                f"list_concat({_STEP_AWARE['prompt']}, {_STEP_AWARE['chosen']}) AS \"{keys.get('chosen', 'chosen')}\", "
+                f"list_concat({_STEP_AWARE['prompt']}, {_STEP_AWARE['rejected']}) AS \"{keys.get('rejected', 'rejected')}\"")
     return "*"
 
 
@@ -114,8 +127,8 @@ def export(uri: str, fmt: str, out: str, *, version: Optional[int] = None, where
            overwrite: bool = False, include_steps: bool = False) -> dict[str, int]:
     """Write the export and its dataset card into `out` (whole: written beside, then swapped in); returns
     rows per split. RISE step pairs (a solution prefix plus one step) are left out of conversational formats
-    unless `include_steps`: a trainer would render the step as a new assistant turn, not as the
-    continuation of the prefix; they belong to `step-dpo`."""
+    unless `include_steps`, which writes each as whole responses (prefix + step) after the user turn, the
+    form a chat template continues correctly; they belong to `step-dpo`."""
     if fmt not in FORMATS:
         raise DatasetError(f"unknown format {fmt!r}; use one of {', '.join(FORMATS)}")
     staging = _target(out, overwrite)
