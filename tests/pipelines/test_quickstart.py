@@ -159,3 +159,16 @@ def test_local_multi_threading_with_several_workers_is_refused(tmp_path):
     with pytest.raises(ConfigError, match="use multi_processing"):
         run_config(config, output=str(tmp_path / "ds"), progress=False,
                    beam_args=["--direct_num_workers=2", "--direct_running_mode=multi_threading"])
+
+
+def test_the_readme_shows_what_the_quickstart_prints(two_runs):
+    """The README's example output is the run's own summary, line for line (but the run id, time and path)."""
+    _, summary, _ = two_runs
+    readme = (REPO / "README.md").read_text()
+    lines = summary.render().splitlines()
+    checked = [line for line in lines[1:] if not line.startswith("dataset ")]
+    assert len(checked) >= 12
+    for line in checked:
+        assert line in readme, line
+    bias = next(line for line in lines if line.startswith("length bias: "))
+    assert readme.count(bias) == 2  # the example output, and the length-bias paragraph quoting it
