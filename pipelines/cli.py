@@ -62,11 +62,21 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 
     from prefmill.pipelines.config import api_key_problems
 
+    from prefmill.pipelines.config import backend_problems
+
     config = load_config(args.config)
+    problems = backend_problems(config)
+    for message, fatal in api_key_problems(config):
+        if fatal:
+            problems.append(message)
+        else:
+            print(f"warning: {message}", file=sys.stderr)
+    if problems:
+        for message in problems:
+            print(f"error: {message}", file=sys.stderr)
+        return EXIT_ERROR
     print(f"{args.config}: valid (config hash {config.data_hash()}, input {config.input.path}, "
           f"output {config.output.uri})")
-    for message, fatal in api_key_problems(config):
-        print(f"{'error at run time' if fatal else 'warning'}: {message}", file=sys.stderr)
     return 0
 
 

@@ -13,7 +13,7 @@ import hashlib
 import json
 import os
 from pathlib import Path
-from typing import Any, Literal, Optional, Union
+from typing import Any, Literal, Optional, Union, get_args, get_origin
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -117,13 +117,25 @@ class PrefmillConfig(BaseModel):
                 or self.judge.enabled or (self.route.enabled and self.route.tagger is not None))
 
 
+def _unwrap(annotation: Any) -> Any:
+    """Optional[X] -> X; a union of models -> the first model (enough for key hints)."""
+    if get_origin(annotation) is Union:
+        models = [a for a in get_args(annotation) if isinstance(a, type) and issubclass(a, BaseModel)]
+        return models[0] if models else annotation
+    return annotation
+
+
 def _model_at(loc: tuple) -> Optional[type[BaseModel]]:
     model: Any = PrefmillConfig
     for part in loc:
+        model = _unwrap(model)
+        if isinstance(part, int) and get_origin(model) is list:  # generate.models.0: the list's item model
+            model = get_args(model)[0]
+            continue
         if not (isinstance(model, type) and issubclass(model, BaseModel)) or part not in model.model_fields:
             return None
-        annotation = model.model_fields[part].annotation
-        model = annotation
+        model = model.model_fields[part].annotation
+    model = _unwrap(model)
     return model if isinstance(model, type) and issubclass(model, BaseModel) else None
 
 
@@ -157,7 +169,44 @@ def validate_config(data: Any, source: str = "config") -> PrefmillConfig:
         lines = [_explain(err) for err in exc.errors()]
         raise ConfigError(f"{source} is invalid:\n  - " + "\n  - ".join(lines)) from None
     _check_input_exists(config.input, source)
+    idle = idle_problems(config)
+    if idle:
+        raise ConfigError(f"{source} would run stages whose work is thrown away:\n  - " + "\n  - ".join(idle))
     return config
+
+
+def idle_problems(config: "PrefmillConfig") -> list[str]:
+    """Combinations that validate key by key but silently produce nothing, each with its fix."""
+    strategies, problems = set(config.pairs.strategies), []
+    if config.inject.enabled and "self_edit" not in strategies:
+        problems.append("inject.enabled: self-edits become pairs only through the self_edit strategy; add self_edit "
+                        "to pairs.strategies, or set inject.enabled: false")
+    if "self_edit" in strategies and not config.inject.enabled:
+        problems.append("pairs.strategies has self_edit, but inject.enabled is false, so there are no self-edits; "
+                        "set inject.enabled: true (method: rule needs no model)")
+    if "judged" in strategies and not config.judge.enabled:
+        problems.append("pairs.strategies has judged, but judge.enabled is false: no prompt would be judged; set "
+                        "judge.enabled: true with judge.models, or drop judged")
+    if config.judge.enabled and not config.judge.models:
+        problems.append("judge.enabled: judge.models is empty; add at least one model entry")
+    if "delta" in strategies:
+        names = [n.lower() for n in config.pairs.model_strength]
+        if len(names) < 2:
+            problems.append("pairs.strategies has delta, which needs pairs.model_strength: at least two model "
+                            "names, strongest first")
+        elif len(set(names)) < len(names):
+            problems.append(f"pairs.model_strength names a model twice: {config.pairs.model_strength}")
+        if config.generate.mode == "models" and names:
+            known = {m.name.lower() for m in config.generate.models}
+            missing = [n for n in config.pairs.model_strength if n.lower() not in known]
+            if missing:
+                problems.append(f"pairs.model_strength {missing} match no generate.models name "
+                                f"({sorted(m.name for m in config.generate.models)}): delta pairs would skip them")
+    model_path = config.route.model_path
+    if config.route.enabled and model_path and not is_remote(model_path) and not os.path.isfile(model_path):
+        problems.append(f"route.model_path {model_path}: no such file (relative paths resolve against "
+                        f"{os.getcwd()}); fit one with `prefmill route fit EXPERIMENTS.csv --out {model_path}`")
+    return problems
 
 
 def api_key_problems(config: "PrefmillConfig") -> list[tuple[str, bool]]:

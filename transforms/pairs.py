@@ -253,6 +253,30 @@ def rating_strength(margin: float) -> int:
     return 3 if margin >= 2 else 2 if margin >= 1 else 1
 
 
+_SHOWN_AS = re.compile(r"\b(?:[Rr]esponse|[Aa]nswer|[Oo]ption|[Cc]andidate)\s+([AB])\b")
+
+
+def sides_named(rationale: str, *, a_is_chosen: bool) -> str:
+    """A pairwise judge's rationale with its prompt positions ("Response A/B") named as the pair's sides; a
+    bare A or B left in the text gets the key in front.
+
+    >>> sides_named("Response B is more accurate than response A.", a_is_chosen=False)
+    'The chosen response is more accurate than the rejected response.'
+    >>> sides_named("A wins.", a_is_chosen=True)
+    '(A = chosen, B = rejected) A wins.'
+    """
+    names = {"A": "chosen" if a_is_chosen else "rejected", "B": "rejected" if a_is_chosen else "chosen"}
+
+    def name(match: re.Match) -> str:
+        start = match.start() == 0 or rationale[:match.start()].rstrip().endswith((".", "!", "?"))
+        return f"{'The' if start else 'the'} {names[match.group(1)]} response"
+
+    text = _SHOWN_AS.sub(name, rationale)
+    if re.search(r"(?<![\w'])[AB](?![\w'])", text):
+        text = f"(A = {names['A']}, B = {names['B']}) {text}"
+    return text
+
+
 def _pairwise_pairs(pc: PromptCandidates, config: PairsConfig, *, run_id: str,
                     config_hash: str) -> list[PreferencePair]:
     by_id = {c.id: c for c in pc.candidates}
@@ -270,7 +294,8 @@ def _pairwise_pairs(pc: PromptCandidates, config: PairsConfig, *, run_id: str,
         agreement = max(for_a, for_b) / len(comparisons)
         margin = abs(for_a - for_b) / len(comparisons)
         strength = 3 if agreement == 1 and consistent else 2 if consistent else 1
-        rationale = " ".join(c.rationale for c in comparisons if c.preferred_id == chosen_id and c.rationale)
+        rationale = " ".join(sides_named(c.rationale, a_is_chosen=c.first_id == chosen_id)
+                             for c in comparisons if c.preferred_id == chosen_id and c.rationale)
         pair = make_pair(pc, by_id[chosen_id], by_id[rejected_id], source="judged", run_id=run_id,
                          config_hash=config_hash, rationale=rationale or None)
         pairs.append(pair.model_copy(update={
@@ -288,15 +313,15 @@ def delta_pairs(pc: PromptCandidates, config: PairsConfig, *, run_id: str, confi
     """
     if pc.prompt.domain not in config.delta_domains:
         return []
-    rank = {name: i for i, name in enumerate(config.model_strength)}
-    ranked = [c for c in pc.candidates if c.model in rank]
-    combos = [(a, b) for a, b in itertools.permutations(ranked, 2) if rank[a.model] < rank[b.model]
+    rank = {name.lower(): i for i, name in enumerate(config.model_strength)}  # atlas-70B is atlas-70b
+    ranked = [c for c in pc.candidates if c.model.lower() in rank]
+    combos = [(a, b) for a, b in itertools.permutations(ranked, 2) if rank[a.model.lower()] < rank[b.model.lower()]
               and normalize_text(a.text) != normalize_text(b.text)]
     combos.sort(key=lambda pair: (pair[0].id, pair[1].id))
     random.Random(stable_id(config.seed, pc.prompt.id, "delta")).shuffle(combos)
     pairs = []
     for chosen, rejected in combos[: config.max_pairs_per_prompt]:
-        gap = rank[rejected.model] - rank[chosen.model]
+        gap = rank[rejected.model.lower()] - rank[chosen.model.lower()]
         rationale = (f"The chosen response comes from {chosen.model}, ranked above {rejected.model} in the "
                      f"configured model strength order (Delta Learning: the gap between a stronger and a weaker "
                      f"model carries the preference, no judge needed).")

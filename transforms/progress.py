@@ -15,7 +15,7 @@ import time
 from collections import defaultdict
 
 ENV_FLAG = "PREFMILL_PROGRESS"
-_ORDER = ["read", "dedupe", "generate", "verify", "inject", "pairs", "annotate", "write"]
+_ORDER = ["read", "dedupe", "generate", "verify", "inject", "judge", "pairs", "route", "write"]
 
 
 class ProgressBoard:

@@ -90,8 +90,8 @@ def test_an_unset_api_key_is_an_error_before_the_run_for_a_remote_server(tmp_pat
              "openai": {"base_url": "https://api.example.com/v1", "api_key_env": "PREFMILL_TEST_UNSET_KEY"}}
     config.write_text(json.dumps({"input": {"path": str(SAMPLE)}, "output": {"uri": str(tmp_path / "ds")},
                                   "generate": {"mode": "models", "models": [model]}}))
-    assert main(["validate", str(config)]) == 0
-    assert "error at run time: api_key_env PREFMILL_TEST_UNSET_KEY is not set" in capsys.readouterr().err
+    assert main(["validate", str(config)]) == 2
+    assert "error: api_key_env PREFMILL_TEST_UNSET_KEY is not set" in capsys.readouterr().err
     assert main(["run", str(config), "--no-progress"]) == 2
     assert "export PREFMILL_TEST_UNSET_KEY=" in capsys.readouterr().err
     model["openai"]["base_url"] = "http://127.0.0.1:9/v1"  # a local server: a warning only
@@ -148,3 +148,16 @@ def test_out_of_single_file_commands_is_checked(quickstart_uri, tmp_path, capsys
     assert "is a folder; give a file name" in capsys.readouterr().err
     assert main(["report", quickstart_uri, "--out", str(tmp_path / "missing" / "r.html")]) == 2
     assert "does not exist" in capsys.readouterr().err
+
+
+def test_validate_refuses_a_vllm_backend_without_vllm(tmp_path, capsys):
+    import importlib.util
+
+    if importlib.util.find_spec("vllm") is not None:
+        pytest.skip("vllm is installed here")
+    config = tmp_path / "vllm.yaml"
+    model = {"name": "policy", "backend": "vllm", "model": "some/model"}
+    config.write_text(json.dumps({"input": {"path": str(SAMPLE)}, "output": {"uri": str(tmp_path / "ds")},
+                                  "generate": {"mode": "models", "models": [model]}}))
+    assert main(["validate", str(config)]) == 2
+    assert "uses backend vllm, which is not installed: pip install 'prefmill[vllm]'" in capsys.readouterr().err

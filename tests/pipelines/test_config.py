@@ -82,3 +82,53 @@ def test_generate_models_mode_needs_models_with_unique_names():
     assert "must be unique" in error_of(base(generate={"mode": "models", "models": [model, model]}))
     assert "generate.models.0.backend" in error_of(base(generate={"mode": "models", "models": [
         {"name": "a", "backend": "tgi", "model": "m"}]}))
+
+
+def _with(**sections):
+    return {"input": {"path": str(SAMPLE)}, "output": {"uri": "runs/x"}, **sections}
+
+
+JUDGE = {"name": "j", "backend": "openai", "model": "m", "openai": {"base_url": "http://127.0.0.1:9/v1"}}
+
+
+@pytest.mark.parametrize("sections,message", [
+    ({"inject": {"enabled": True}}, "add self_edit to pairs.strategies"),
+    ({"pairs": {"strategies": ["verified", "self_edit"]}}, "set inject.enabled: true"),
+    ({"pairs": {"strategies": ["judged"]}}, "set judge.enabled: true"),
+    ({"judge": {"enabled": True}, "pairs": {"strategies": ["judged"]}}, "judge.models is empty"),
+    ({"pairs": {"strategies": ["delta"]}}, "needs pairs.model_strength"),
+    ({"pairs": {"strategies": ["delta"], "model_strength": ["atlas-70b", "ATLAS-70B"]}}, "names a model twice"),
+    ({"generate": {"mode": "models", "models": [{**JUDGE, "name": "atlas-70b"}, {**JUDGE, "name": "birch-8b"}]},
+      "pairs": {"strategies": ["delta"], "model_strength": ["atlas-70b", "cedar-1b"]}},
+     r"\['cedar-1b'\] match no generate.models name"),
+    ({"route": {"enabled": True, "policy": "hyper_gain", "model_path": "no/such/model.json"}},
+     "route.model_path no/such/model.json: no such file"),
+])
+def test_configs_that_would_silently_do_nothing_are_refused(sections, message):
+    with pytest.raises(ConfigError, match=message):
+        validate_config(_with(**sections))
+
+
+def test_a_base_url_without_a_scheme_is_refused():
+    entry = {**JUDGE, "openai": {"base_url": "127.0.0.1:8000/v1"}}
+    with pytest.raises(ConfigError, match=r"needs its scheme, e.g. http://127.0.0.1:8000/v1"):
+        validate_config(_with(judge={"enabled": True, "models": [entry]}, pairs={"strategies": ["judged"]}))
+
+
+def test_a_typo_inside_a_model_entry_lists_the_keys_of_that_entry():
+    entry = {**JUDGE, "samplng": {"temperature": 0.0}}
+    with pytest.raises(ConfigError, match=r"judge.models.0.samplng: unknown key. Did you mean 'sampling'\? "
+                                          r"Known keys here: .*backend.*sampling"):
+        validate_config(_with(judge={"enabled": True, "models": [entry]}, pairs={"strategies": ["judged"]}))
+
+
+def test_delta_names_match_whatever_their_case(tmp_path):
+    from prefmill.pipelines.launcher import run_config
+
+    summary = run_config(validate_config({
+        "input": {"path": str(SAMPLE)}, "output": {"uri": str(tmp_path / "ds")}, "verify": {"enabled": False},
+        "pairs": {"strategies": ["delta"], "model_strength": ["ATLAS-70B", "Birch-8b", "cedar-1b"]}}), progress=False)
+    same = run_config(validate_config({
+        "input": {"path": str(SAMPLE)}, "output": {"uri": str(tmp_path / "ds2")}, "verify": {"enabled": False},
+        "pairs": {"strategies": ["delta"], "model_strength": ["atlas-70b", "birch-8b", "cedar-1b"]}}), progress=False)
+    assert summary.pairs_written == same.pairs_written > 0

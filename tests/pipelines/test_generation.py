@@ -138,7 +138,9 @@ def test_tiny_transformers_model_end_to_end(tmp_path, tiny_model):
     # Random weights: the text is nonsense, so nothing passes and no prompt gets a pair; every prompt is
     # accounted for with a reason, and nothing crashed.
     assert summary.balanced and summary.rows_in == 4
-    assert summary.stage("pairs").reasons.get("no_passing_candidate", 0) + summary.stage("pairs").emitted >= 0
+    pairs = summary.stage("pairs")
+    assert pairs.rows_in == 4 and pairs.rows_out + pairs.dead == 4  # every prompt: a pair, or a reason why not
+    assert sum(pairs.reasons.values()) == pairs.dead
     _, rows = run_query(summary.uri, "SELECT count(*) FROM dead_letters")
     assert rows[0][0] == summary.rows_dead
 

@@ -23,6 +23,11 @@ def ratings_json(score: int) -> str:
 
 def judge_answer(body: dict) -> str:
     content = body["messages"][-1]["content"]
+    if body["model"] == "names-positions":  # pairwise, right, and speaks of the prompt's positions
+        first = content.split("Response A:\n", 1)[1].split("\n\nResponse B:\n", 1)[0]
+        second = content.split("\n\nResponse B:\n", 1)[1].split("\n\nReply with JSON only", 1)[0]
+        better, worse = ("A", "B") if SCORE[INTENT[first]] >= SCORE[INTENT[second]] else ("B", "A")
+        return json.dumps({"preferred": better, "rationale": f"Response {better} is clearer than Response {worse}."})
     if body["model"] == "always-first":  # pairwise, and biased: whichever response is shown first wins
         return json.dumps({"preferred": "A", "rationale": "A reads better"})
     if body["model"] == "lister":  # listwise: every response of the prompt in one request
@@ -162,3 +167,10 @@ def test_an_unreachable_judge_is_a_connection_error_not_an_unparseable_judgment(
     assert dead == [("connection_error", 12)]  # 4 prompts x 3 candidates, for the judge that is down
     assert retries == []  # a failed request is not re-asked as if its answer were unreadable
     assert summary.stage("pairs").emitted == 4  # the judge that answered still labels every prompt
+
+
+def test_pairwise_rationales_name_chosen_and_rejected_not_prompt_positions(tmp_path):
+    with FakeLLMServer(answer=judge_answer) as server:
+        summary = run(tmp_path, server, ["names-positions"], mode="pairwise")
+    _, rows = run_query(summary.uri, "SELECT rationale FROM pairs")
+    assert rows and all(r == ("The chosen response is clearer than the rejected response.",) for r in rows), rows

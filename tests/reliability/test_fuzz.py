@@ -1,5 +1,5 @@
 """Fuzzed input: any row, config or solution text gives a result or prefmill's own error, never another
-exception and never a hang (hypothesis, with a deadline per example)."""
+exception and never a hang (hypothesis; no wall-clock deadline, see FUZZ)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,9 @@ from prefmill.schemas import ConfigError, PromptCandidates, Verdict
 from prefmill.transforms.parse import RowError, field_map_for, parse_row
 from prefmill.transforms.verify import extract_answer, verify_instructions, verify_math
 
-FUZZ = settings(max_examples=300, deadline=2000, suppress_health_check=[HealthCheck.too_slow])
+# No per-example deadline: on a loaded machine a wall-clock deadline fails for reasons that are not the code's
+# (the first example also starts the sympy helper). A hang still fails the run: the helper has its own timeout.
+FUZZ = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=40),
     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=10), inner, max_size=4),

@@ -83,7 +83,10 @@ def _select(fmt: str, keys: dict[str, str]) -> str:
     if fmt in _COLUMNS:
         return _COLUMNS[fmt].format(**_STEP_AWARE)
     if fmt == "step-dpo":
-        return ("prompt[1].content AS prompt, coalesce(prompt[2].content, '') AS initial_reason_steps, "
+        # the question is the last user turn (a system turn may come first); the steps so far are the final
+        # assistant turn, when there is one
+        return ("list_filter(prompt, lambda m: m.role = 'user')[-1].content AS prompt, "
+                "CASE WHEN prompt[-1].role = 'assistant' THEN prompt[-1].content ELSE '' END AS initial_reason_steps, "
                 "chosen[1].content AS chosen, rejected[1].content AS rejected, error_edit.error_type AS error_type")
     if fmt == "openrlhf":
         return (f"{_STEP_AWARE['prompt']} AS \"{keys.get('prompt', 'prompt')}\", "

@@ -203,7 +203,8 @@ class OpenAICompatibleHandler(LLMHandler):
         self._tpm: Optional[RateLimiter] = None
 
     def load_model(self) -> "ServerEndpoint":
-        # The "model" is only connection state; the HTTP client lives inside each batch's event loop.
+        # The "model" is only connection state: one aiohttp session on the endpoint's own event loop thread,
+        # shared by every batch of this worker and closed when the endpoint is dropped or the process exits.
         if self.options.requests_per_minute:
             self._rpm = RateLimiter(self.options.requests_per_minute, self._clock)
         if self.options.tokens_per_minute:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Optional
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 
 class TransformersOptions(BaseModel):
@@ -24,6 +24,13 @@ class OpenAIOptions(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     base_url: str = Field("http://127.0.0.1:8000/v1", description="server URL up to /v1")
+
+    @field_validator("base_url")
+    @classmethod
+    def _has_scheme(cls, url: str) -> str:
+        if not url.startswith(("http://", "https://")):
+            raise ValueError(f"base_url {url!r} needs its scheme, e.g. http://{url.split('://')[-1]}")
+        return url
     api_key_env: Optional[str] = Field(None, description="name of the environment variable holding the API key")
     max_concurrency: int = Field(32, gt=0, description="requests in flight at once (per worker process)")
     requests_per_minute: Optional[float] = Field(None, gt=0, description="request rate limit")

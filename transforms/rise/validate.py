@@ -11,6 +11,8 @@ RISE's reference code skips these; an edit that fails one is kept as a discard r
 | still_correct      | every equation in the edited step still holds and gives the original results: the |
 |                    | "error" changed nothing a reader could catch                                       |
 | answer_unchanged   | the full solution completed from the edited step still passes verify_math          |
+| unverifiable_edit  | verify_math could not decide the completed solution (a symbolic-check timeout, or  |
+|                    | an answer it cannot compare): not known to be wrong, so never a pair               |
 """
 
 from __future__ import annotations
@@ -64,6 +66,9 @@ def check_step(original: str, edited: Optional[str], *, max_token_distance: int)
 def check_solution(rejected_solution: str, reference: str) -> Check:
     """The completed solution must now miss the reference answer."""
     verdict = verify_math(rejected_solution, reference)
-    if verdict.passed is not False:
+    if verdict.passed is None:  # the check itself gave up (a symbolic timeout, an unreadable answer)
+        return Check(False, "unverifiable_edit", f"the edited solution could not be checked: {verdict.reason} "
+                                                 f"({verdict.rule})")
+    if verdict.passed:
         return Check(False, "answer_unchanged", f"the edited solution still reaches {verdict.extracted or reference}")
     return Check(True, detail=verdict.evidence)

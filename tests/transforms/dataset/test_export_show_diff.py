@@ -108,3 +108,23 @@ def test_a_non_empty_target_is_refused_and_overwrite_replaces_it_whole(quickstar
     assert sorted(p.name for p in out.iterdir()) == ["README.md", "train.parquet"]  # nothing stale survives
     assert counts == {"train": 120}
     assert [p.name for p in tmp_path.iterdir()] == ["dpo"]  # no staging folder left beside it
+
+
+def test_step_dpo_export_with_a_system_turn_keeps_the_question_and_the_steps_apart(tmp_path):
+    rows = [json.loads(line) for line in SAMPLE.read_text().splitlines() if '"domain": "math"' in line][:6]
+    for row in rows:
+        row["prompt"] = [{"role": "system", "content": "You are a careful tutor."},
+                         {"role": "user", "content": row["prompt"]}]
+    path = tmp_path / "with-system.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    questions = {r["prompt"][1]["content"] for r in rows}
+    config = load_config(REPO / "pipelines/configs/quickstart.yaml").model_copy()
+    config.input.path = str(path)
+    summary = run_config(config, output=str(tmp_path / "ds"), progress=False)
+    export(summary.uri, "step-dpo", str(tmp_path / "steps"))
+    exported = pq.read_table(tmp_path / "steps" / "train.parquet").to_pylist()
+    assert exported, "the quickstart's rule editor gives step pairs on these prompts"
+    for row in exported:
+        assert row["prompt"] in questions  # the question, not the system message
+        assert "careful tutor" not in row["initial_reason_steps"]
+        assert row["initial_reason_steps"] == "" or row["initial_reason_steps"].startswith("Step 1")

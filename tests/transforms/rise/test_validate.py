@@ -32,3 +32,14 @@ def test_a_good_edit_passes():
 def test_the_completed_solution_must_miss_the_reference():
     assert check_solution("... The answer is 29.", "29").reason == "answer_unchanged"
     assert check_solution("... The answer is 28.", "29").ok
+
+
+def test_a_symbolic_timeout_is_not_reported_as_answer_unchanged(monkeypatch):
+    """Failure injection: the math check gives up (its symbolic helper timed out)."""
+    from prefmill.schemas import Verdict
+    from prefmill.transforms.rise import validate
+
+    gave_up = Verdict(passed=None, score=0.0, reason="timeout", verifier="math", rule="boxed/math_verify_timeout")
+    monkeypatch.setattr(validate, "verify_math", lambda text, reference: gave_up)
+    check = validate.check_solution("... \\boxed{\\int_0^1 x^x dx}", "0.78")
+    assert (check.ok, check.reason) == (False, "unverifiable_edit") and "timeout" in check.detail

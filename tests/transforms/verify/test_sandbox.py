@@ -46,12 +46,11 @@ def test_corpus_is_complete():
 
 @pytest.mark.parametrize("program", CORPUS, ids=[p.stem for p in CORPUS])
 def test_hostile_program_gets_its_reason(sandbox, program):
-    started = time.monotonic()
     result = sandbox.run(program.read_text(), mode="script", limits=LIMITS)
     assert (result.status or "ok") == expected(program), (result.stdout[-300:], result.stderr[-300:])
-    assert time.monotonic() - started < LIMITS.wall_s + 5
     assert SECRET not in result.stdout + result.stderr
-    assert os.getppid() > 1  # the test process (and its parent) are still alive
+    # the pool survived the program (kill_parent, fork_bomb...): the next program runs normally
+    assert sandbox.run("print(6 * 7)", mode="script", limits=LIMITS).stdout.strip() == "42"
 
 
 def test_secrets_are_not_visible(sandbox):
