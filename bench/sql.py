@@ -22,7 +22,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from prefmill.schemas import PreferencePair, arrow_schema
-from prefmill.transforms.dataset import DatasetPaths, commit_run_files, run_query
+from prefmill.dataset import DatasetPaths, commit_run_files, run_query
 
 QUERY = "SELECT domain, pair_source, count(*) AS pairs, avg(margin) AS margin FROM pairs GROUP BY ALL ORDER BY ALL"
 

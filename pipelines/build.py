@@ -10,9 +10,9 @@ import apache_beam as beam
 from prefmill.pipelines.config import PrefmillConfig
 from prefmill.schemas import ConfigError, DeadLetter, PreferencePair
 from prefmill.transforms.base import MAIN, apply_stage
-from prefmill.transforms.dataset import DatasetPaths
-from prefmill.transforms.dataset.writer import WriteManifest, WriteParts
-from prefmill.transforms.dataset.layout import DEAD_LETTERS, PAIRS
+from prefmill.dataset import DatasetPaths
+from prefmill.transforms.write import WriteManifest, WriteParts
+from prefmill.dataset.layout import DEAD_LETTERS, PAIRS
 from prefmill.transforms.generate import CheckCandidates, GenerateWithModels
 from prefmill.transforms.judge import AttachJudgments, JudgeCandidates
 from prefmill.transforms.pairs import BuildPairs

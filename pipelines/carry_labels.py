@@ -14,9 +14,9 @@ from typing import Any
 
 from apache_beam.io.filesystems import FileSystems
 
-from prefmill.transforms.dataset import DatasetPaths
-from prefmill.transforms.dataset.delta import open_table
-from prefmill.transforms.dataset.layout import PAIRS
+from prefmill.dataset import DatasetPaths
+from prefmill.dataset.delta import open_table
+from prefmill.dataset.layout import PAIRS
 
 
 def _texts(row: dict) -> frozenset:

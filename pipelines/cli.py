@@ -100,7 +100,7 @@ def _cmd_run(args: argparse.Namespace, beam_args: list[str]) -> int:
         return 0
     print(summary.render())
     if exports:
-        from prefmill.transforms.dataset.export import export
+        from prefmill.dataset.export import export
 
         for fmt, out in exports:  # from the version this run committed, not whatever is latest by now
             counts = export(summary.uri, fmt, out, version=summary.pairs_version, overwrite=True)
@@ -110,7 +110,7 @@ def _cmd_run(args: argparse.Namespace, beam_args: list[str]) -> int:
 
 def _parse_exports(values: list[str]) -> list[tuple[str, str]]:
     """`--export trl-dpo=out/dpo` -> [("trl-dpo", "out/dpo")]; unknown formats fail before anything runs."""
-    from prefmill.transforms.dataset.export import FORMATS
+    from prefmill.dataset.export import FORMATS
 
     exports = []
     for value in values:
@@ -124,8 +124,8 @@ def _parse_exports(values: list[str]) -> list[tuple[str, str]]:
 
 
 def _cmd_versions(args: argparse.Namespace) -> int:
-    from prefmill.transforms.dataset import DatasetPaths, list_versions
-    from prefmill.transforms.dataset.layout import PAIRS
+    from prefmill.dataset import DatasetPaths, list_versions
+    from prefmill.dataset.layout import PAIRS
 
     versions = list_versions(DatasetPaths.of(args.uri).table(PAIRS))
     columns = ["version", "time", "run_id", "config_hash", "rows", "parent", "operation", "schema_version"]
@@ -136,7 +136,7 @@ def _cmd_versions(args: argparse.Namespace) -> int:
 
 
 def _cmd_sql(args: argparse.Namespace) -> int:
-    from prefmill.transforms.dataset import run_query
+    from prefmill.dataset import run_query
 
     if (args.query is None) == (args.file is None):
         raise PrefmillError("give either a QUERY or --file FILE with the query")
@@ -147,7 +147,7 @@ def _cmd_sql(args: argparse.Namespace) -> int:
                 sql = handle.read()
         except (OSError, UnicodeDecodeError) as exc:
             raise PrefmillError(f"cannot read the query file {args.file}: {getattr(exc, 'strerror', None) or exc}") from None
-    from prefmill.transforms.dataset.query import stream_query
+    from prefmill.dataset.query import stream_query
 
     max_rows = args.max_rows if args.max_rows is not None else (DISPLAY_ROWS if args.format == "table" else None)
     columns, batches = stream_query(args.uri, sql, version=args.version, timeout_s=args.timeout,
@@ -228,9 +228,9 @@ def _cmd_route_fit(args: argparse.Namespace) -> int:
 
 
 def _cmd_review(args: argparse.Namespace) -> int:
-    from prefmill.transforms.route import review
+    from prefmill.dataset import review
 
-    from prefmill.transforms.route import review_import
+    from prefmill.dataset import review_import
 
     if args.review_command == "export":
         pairs, info = review.load_pairs(args.uri, args.version)
@@ -253,7 +253,7 @@ def _cmd_review(args: argparse.Namespace) -> int:
 
 
 def _cmd_show(args: argparse.Namespace) -> int:
-    from prefmill.transforms.dataset.overview import show
+    from prefmill.dataset.overview import show
 
     info = show(args.uri, args.version)
     print(f"{args.uri}, version {info['version']}: {info['pairs']:,} pairs, {info['dead_letters']:,} dead letters")
@@ -264,7 +264,7 @@ def _cmd_show(args: argparse.Namespace) -> int:
 
 
 def _cmd_diff(args: argparse.Namespace) -> int:
-    from prefmill.transforms.dataset.overview import diff
+    from prefmill.dataset.overview import diff
 
     changes = diff(args.uri, args.a, args.b)
     print(f"version {args.a} -> {args.b}: " + ", ".join(f"{len(v):,} {k}" for k, v in changes.items()))
@@ -275,7 +275,7 @@ def _cmd_diff(args: argparse.Namespace) -> int:
 
 
 def _cmd_export(args: argparse.Namespace) -> int:
-    from prefmill.transforms.dataset.export import export, parse_splits
+    from prefmill.dataset.export import export, parse_splits
 
     keys = dict(part.split("=", 1) for part in args.keys.split(",")) if args.keys else None
     counts = export(args.uri, args.format, args.out, version=args.version, where=args.where,
@@ -308,7 +308,7 @@ def _check_out_file(path: str) -> None:
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
-    from prefmill.transforms.dataset.report import build_report
+    from prefmill.dataset.report import build_report
 
     _check_out_file(args.out)
     page = build_report(args.uri, args.version)

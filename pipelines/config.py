@@ -19,7 +19,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from prefmill.schemas import ConfigError
-from prefmill.transforms.dataset.layout import is_remote
+from prefmill.dataset.layout import is_remote
 from prefmill.transforms.generate import GenerateConfig
 from prefmill.transforms.judge import JudgeConfig
 from prefmill.transforms.pairs import PairsConfig

@@ -19,9 +19,9 @@ from typing import Optional
 
 from apache_beam.io.filesystems import FileSystems
 
-from prefmill.transforms.dataset import DatasetPaths
-from prefmill.transforms.dataset.atomic import UnreadablePlan, commit_lock, read_json, write_json  # noqa: F401
-from prefmill.transforms.dataset.layout import TABLES, is_remote
+from prefmill.dataset import DatasetPaths
+from prefmill.dataset.atomic import UnreadablePlan, commit_lock, read_json, write_json  # noqa: F401
+from prefmill.dataset.layout import TABLES, is_remote
 
 LEASE_FILE = "lease.json"
 STALE_AFTER_S = 24 * 3600

@@ -32,9 +32,9 @@ from prefmill.pipelines.config import PrefmillConfig, api_key_problems, backend_
 from prefmill.pipelines.runners import make_pipeline
 from prefmill.pipelines.summary import RunSummary, counters_from_result, stage_counts
 from prefmill.schemas import SCHEMA_VERSION, ConfigError, DeadLetter, PreferencePair, PrefmillError
-from prefmill.transforms.dataset import DatasetPaths, commit_run_files
-from prefmill.transforms.dataset.layout import DEAD_LETTERS, PAIRS, is_remote
-from prefmill.transforms.dataset.writer import read_manifest
+from prefmill.dataset import DatasetPaths, commit_run_files
+from prefmill.dataset.layout import DEAD_LETTERS, PAIRS, is_remote
+from prefmill.transforms.write import read_manifest
 from prefmill.transforms.progress import ENV_FLAG
 
 PLAN_FILE = "commit-plan.json"

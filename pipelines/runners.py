@@ -21,7 +21,7 @@ from apache_beam.options.pipeline_options import (
 
 from prefmill.pipelines.config import PrefmillConfig
 from prefmill.schemas import ConfigError
-from prefmill.transforms.dataset.layout import is_remote
+from prefmill.dataset.layout import is_remote
 
 LOCAL_RUNNERS = {"FnApiRunner", "DirectRunner", "BundleBasedDirectRunner", "SwitchingDirectRunner"}
 # any of these tells Beam how workers get prefmill; without one, the launcher stages the source tree

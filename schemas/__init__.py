@@ -1,6 +1,7 @@
 """The record contract between stages: pydantic models and the Arrow schemas derived from them."""
 
 from prefmill.schemas.arrow import arrow_schema, from_row, to_row, to_table
+from prefmill.schemas.uri import is_remote
 from prefmill.schemas.errors import (
     CommitConflictError,
     ConfigError,
@@ -38,5 +39,5 @@ __all__ = [
     "SCHEMA_VERSION", "AspectRating", "Comparison", "JudgeSummary", "Judgment", "Candidate", "CodeTests", "CommitConflictError", "ConfigError", "Constraint",
     "DatasetError", "DeadLetter", "ErrorEdit", "InputError", "Message", "PreferencePair", "PrefmillError",
     "Prompt", "PromptCandidates", "Reference", "Routing", "SchemaError", "SelfEdit", "Span", "StdioCase", "TokenUsage",
-    "Verdict", "arrow_schema", "from_row", "stable_id", "to_row", "to_table",
+    "Verdict", "arrow_schema", "from_row", "is_remote", "stable_id", "to_row", "to_table",
 ]

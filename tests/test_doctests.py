@@ -8,13 +8,14 @@ import pkgutil
 
 import pytest
 
+import prefmill.dataset
 import prefmill.pipelines
 import prefmill.schemas
 import prefmill.transforms
 
 
 def modules():
-    for package in (prefmill.schemas, prefmill.transforms, prefmill.pipelines):
+    for package in (prefmill.schemas, prefmill.transforms, prefmill.dataset, prefmill.pipelines):
         yield package.__name__
         for info in pkgutil.walk_packages(package.__path__, package.__name__ + "."):
             # The sandbox runtime runs inside the sandbox's own interpreter, importing its siblings by

@@ -14,7 +14,16 @@ from pydantic import BaseModel
 
 from support import REPO
 
-ROOTS = {"schemas": "prefmill.schemas", "transforms": "prefmill.transforms", "pipelines": "prefmill.pipelines"}
+ROOTS = {folder: namespace for namespace, folder in
+         tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["setuptools"]["package-dir"].items()}
+# What each layer may import: data flows schemas <- transforms <- pipelines; the storage layer (dataset)
+# is used by pipelines and the CLI, and uses only schemas.
+MAY_IMPORT = {
+    "prefmill.schemas": {"prefmill.schemas"},
+    "prefmill.transforms": {"prefmill.schemas", "prefmill.transforms"},
+    "prefmill.dataset": {"prefmill.schemas", "prefmill.dataset"},
+    "prefmill.pipelines": {"prefmill.schemas", "prefmill.transforms", "prefmill.dataset", "prefmill.pipelines"},
+}
 
 
 def test_every_package_folder_is_listed_in_pyproject():
@@ -25,6 +34,23 @@ def test_every_package_folder_is_listed_in_pyproject():
             rel = init.parent.relative_to(REPO / root).parts
             found.add(".".join((namespace, *rel)))
     assert found == listed
+
+
+def test_layers_import_only_what_they_may():
+    import ast
+
+    assert set(ROOTS.values()) == set(MAY_IMPORT)
+    wrong = []
+    for folder, namespace in ROOTS.items():
+        for path in (REPO / folder).rglob("*.py"):
+            for node in ast.walk(ast.parse(path.read_text(), str(path))):
+                names = ([a.name for a in node.names] if isinstance(node, ast.Import) else
+                         [node.module] if isinstance(node, ast.ImportFrom) and node.module else [])
+                for name in names:
+                    layer = ".".join(name.split(".")[:2])
+                    if name.startswith("prefmill.") and layer not in MAY_IMPORT[namespace]:
+                        wrong.append(f"{path.relative_to(REPO)} imports {name}")
+    assert wrong == []
 
 
 @pytest.mark.slow

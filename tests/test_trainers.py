@@ -10,7 +10,7 @@ import math
 
 import pytest
 
-from prefmill.transforms.dataset.export import export
+from prefmill.dataset.export import export
 
 trl = pytest.importorskip("trl")
 
@@ -60,7 +60,7 @@ def test_step_pairs_are_continuations_under_trls_own_chat_template_rendering(qui
     from transformers import AutoTokenizer
     from trl.data_utils import apply_chat_template
 
-    from prefmill.transforms.dataset import run_query
+    from prefmill.dataset import run_query
 
     tokenizer = AutoTokenizer.from_pretrained(tiny_model)
     end_of_turn = tokenizer.eos_token

@@ -7,9 +7,9 @@ import json
 from prefmill.pipelines.cli import main
 from prefmill.pipelines.config import validate_config
 from prefmill.pipelines.launcher import run_config
-from prefmill.transforms.dataset import run_query
-from prefmill.transforms.route.review import text_hash
-from prefmill.transforms.route.review_import import sent_records
+from prefmill.dataset import run_query
+from prefmill.dataset.review import text_hash
+from prefmill.dataset.review_import import sent_records
 
 from review_fixtures import routed  # noqa: F401 - the fixture
 

@@ -15,7 +15,7 @@ import pytest
 
 from prefmill.pipelines.config import validate_config
 from prefmill.pipelines.launcher import run_config
-from prefmill.transforms.dataset import run_query
+from prefmill.dataset import run_query
 
 from llm_server import FakeLLMServer, body_key
 from support import REPO, SAMPLE
@@ -189,8 +189,8 @@ def test_a_run_lost_to_the_infrastructure_is_not_committed(tmp_path, capsys):
     import json
 
     from prefmill.pipelines.cli import main
-    from prefmill.transforms.dataset import DatasetPaths
-    from prefmill.transforms.dataset.delta import open_table
+    from prefmill.dataset import DatasetPaths
+    from prefmill.dataset.delta import open_table
 
     config = tmp_path / "down.yaml"
     config.write_text(json.dumps({

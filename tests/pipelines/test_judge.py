@@ -6,7 +6,7 @@ import json
 
 from prefmill.pipelines.config import validate_config
 from prefmill.pipelines.launcher import run_config
-from prefmill.transforms.dataset import run_query
+from prefmill.dataset import run_query
 from prefmill.transforms.judge import ASPECTS, RETRY_REMINDER
 
 from llm_server import FakeLLMServer

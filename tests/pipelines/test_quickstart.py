@@ -9,7 +9,7 @@ import pytest
 from prefmill.pipelines.config import load_config
 from prefmill.pipelines.launcher import run_config
 from prefmill.schemas import ConfigError
-from prefmill.transforms.dataset import run_query
+from prefmill.dataset import run_query
 
 from support import REPO, SAMPLE
 
@@ -98,7 +98,7 @@ def test_pairs_agree_with_the_sample_authors_intent(two_runs):
 
 
 def test_commit_metadata_records_lineage(two_runs):
-    from prefmill.transforms.dataset import DatasetPaths, list_versions
+    from prefmill.dataset import DatasetPaths, list_versions
 
     uri, first, _ = two_runs
     v0 = list_versions(DatasetPaths.of(uri).table("pairs"))[0]
@@ -125,8 +125,8 @@ def test_bad_input_run_balances(make_config):
 
 def test_a_run_whose_counts_do_not_balance_commits_nothing(tmp_path, monkeypatch, capsys):
     from prefmill.pipelines import launcher
-    from prefmill.transforms.dataset.delta import open_table
-    from prefmill.transforms.dataset.layout import PAIRS, DatasetPaths
+    from prefmill.dataset.delta import open_table
+    from prefmill.dataset.layout import PAIRS, DatasetPaths
 
     real = launcher.counters_from_result
 

@@ -18,7 +18,7 @@ import yaml
 from prefmill.pipelines.config import validate_config
 from prefmill.pipelines.launcher import run_config
 from prefmill.pipelines.summary import is_infrastructure
-from prefmill.transforms.dataset import run_query
+from prefmill.dataset import run_query
 
 from llm_server import FakeLLMServer, stand_in_model
 from support import REPO, SAMPLE

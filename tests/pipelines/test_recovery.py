@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from prefmill.pipelines import launcher
-from prefmill.transforms.dataset import run_query
+from prefmill.dataset import run_query
 
 
 class Killed(Exception):
@@ -44,6 +44,6 @@ def test_failed_job_commits_nothing(make_config, monkeypatch):
     monkeypatch.setattr(launcher, "build_pipeline", broken)
     with pytest.raises(Exception, match="worker lost"):
         launcher.run_config(config, progress=False)
-    from prefmill.transforms.dataset import DatasetPaths, list_versions
+    from prefmill.dataset import DatasetPaths, list_versions
 
     assert [v.version for v in list_versions(DatasetPaths.of(first.uri).table("pairs"))] == [0]

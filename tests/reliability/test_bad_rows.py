@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from prefmill.transforms.dataset import run_query
+from prefmill.dataset import run_query
 
 from support import run_cli_measured
 

@@ -16,9 +16,9 @@ from pathlib import Path
 import pytest
 
 from prefmill.pipelines import housekeeping
-from prefmill.transforms.dataset import atomic
+from prefmill.dataset import atomic
 from prefmill.pipelines.launcher import FAULT_ENV, PLAN_FILE, recover_unfinished
-from prefmill.transforms.dataset import DatasetPaths, list_versions
+from prefmill.dataset import DatasetPaths, list_versions
 
 from support import SAMPLE
 

@@ -17,8 +17,8 @@ import time
 
 from prefmill.pipelines.config import validate_config
 from prefmill.pipelines.launcher import FAULT_ENV, run_config
-from prefmill.transforms.dataset import DatasetPaths, list_versions, run_query
-from prefmill.transforms.dataset.overview import _hashes
+from prefmill.dataset import DatasetPaths, list_versions, run_query
+from prefmill.dataset.overview import _hashes
 
 from llm_server import FakeLLMServer, body_key
 from support import SAMPLE

@@ -12,7 +12,7 @@ from pathlib import Path
 from prefmill.pipelines.cli import main
 from prefmill.pipelines.config import validate_config
 from prefmill.pipelines.launcher import run_config
-from prefmill.transforms.dataset import DatasetPaths, list_versions, run_query
+from prefmill.dataset import DatasetPaths, list_versions, run_query
 
 from llm_server import FakeLLMServer, body_key
 from support import SAMPLE

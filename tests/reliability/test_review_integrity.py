@@ -10,9 +10,9 @@ import pytest
 
 from prefmill.pipelines.cli import main
 from prefmill.schemas import CommitConflictError
-from prefmill.transforms.dataset import DatasetPaths, list_versions, run_query
-from prefmill.transforms.route.review import text_hash
-from prefmill.transforms.route.review_import import import_answers, sent_records
+from prefmill.dataset import DatasetPaths, list_versions, run_query
+from prefmill.dataset.review import text_hash
+from prefmill.dataset.review_import import import_answers, sent_records
 
 from review_fixtures import routed  # noqa: F401 - the 8-pair human-routed dataset fixture
 

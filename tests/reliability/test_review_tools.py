@@ -15,7 +15,7 @@ import uuid
 import pytest
 
 from prefmill.pipelines.cli import main
-from prefmill.transforms.dataset.query import run_query
+from prefmill.dataset.query import run_query
 
 from review_fixtures import routed  # noqa: F401  (fixture)
 

@@ -15,7 +15,7 @@ from typing import Optional
 
 from apache_beam.io.filesystems import FileSystems
 
-from prefmill.transforms.dataset.layout import is_remote
+from prefmill.schemas import is_remote
 
 
 class ResponseCache:

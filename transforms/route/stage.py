@@ -24,7 +24,7 @@ from apache_beam.pvalue import AsDict, AsSingleton, TaggedOutput
 
 from prefmill.schemas import PreferencePair, Routing
 from prefmill.transforms.base import DEAD_LETTERS, MAIN, METRIC_PREFIX, Stage
-from prefmill.transforms.dataset.writer import file_size
+from prefmill.transforms.write import file_size
 from prefmill.transforms.route.features import bin_keys, pair_features
 from prefmill.transforms.route.policy import Item, PerformanceModel, RouteConfig, pair_cost, select, uncertainty_score
 from prefmill.transforms.route.tagger import TagPrompts

@@ -10,7 +10,7 @@ import pytest
 
 from prefmill.pipelines.config import validate_config
 from prefmill.pipelines.launcher import run_config
-from prefmill.transforms.dataset import run_query
+from prefmill.dataset import run_query
 
 from llm_server import FakeLLMServer
 from support import SAMPLE

@@ -109,7 +109,7 @@ def test_hyper_policy_needs_a_model_and_unknown_weights_fail():
 def test_hyper_gain_in_the_pipeline_versions_the_model(tmp_path):
     from prefmill.pipelines.config import validate_config
     from prefmill.pipelines.launcher import run_config
-    from prefmill.transforms.dataset import DatasetPaths, list_versions, run_query
+    from prefmill.dataset import DatasetPaths, list_versions, run_query
 
     from support import SAMPLE
 

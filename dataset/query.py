@@ -23,8 +23,8 @@ import duckdb
 import pyarrow as pa
 
 from prefmill.schemas import DatasetError, DeadLetter, PreferencePair, arrow_schema
-from prefmill.transforms.dataset.delta import open_table, version_info
-from prefmill.transforms.dataset.layout import DEAD_LETTERS, PAIRS, DatasetPaths
+from prefmill.dataset.delta import open_table, version_info
+from prefmill.dataset.layout import DEAD_LETTERS, PAIRS, DatasetPaths
 
 
 def _dataset(table_uri: str, version: Optional[int], model: type):

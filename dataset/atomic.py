@@ -15,7 +15,7 @@ from typing import Callable
 
 from apache_beam.io.filesystems import FileSystems
 
-from prefmill.transforms.dataset.layout import DatasetPaths, is_remote
+from prefmill.dataset.layout import DatasetPaths, is_remote
 
 _opener: Callable = open  # the fault-injection seam of the reliability tests (a full disk mid-write)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Optional
 
-from prefmill.transforms.dataset.query import close_dataset, open_dataset
+from prefmill.dataset.query import close_dataset, open_dataset
 
 # What makes a pair "changed" between versions: its content and labels, not its run bookkeeping.
 _CONTENT = ("md5(concat_ws('|', chosen::VARCHAR, rejected::VARCHAR, label_source, coalesce(margin::VARCHAR, ''), "

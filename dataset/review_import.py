@@ -26,7 +26,7 @@ from collections import Counter
 from typing import Any, Callable, Optional
 
 from prefmill.schemas import DatasetError, PreferencePair, stable_id
-from prefmill.transforms.route.review import CHOICES, load_pairs, pairs_table, text_hash
+from prefmill.dataset.review import CHOICES, load_pairs, pairs_table, text_hash
 
 MAX_REVIEW_FILE_BYTES = 256 << 20
 REFUSALS = ("not_sent", "pair_missing", "texts_changed", "conflicting", "tampered", "unknown_choice")
@@ -84,8 +84,8 @@ def sent_records(uri: str) -> dict[str, dict]:
     """Per pair id, the latest record of what an export sent."""
     from apache_beam.io.filesystems import FileSystems
 
-    from prefmill.transforms.dataset.atomic import UnreadablePlan, read_json
-    from prefmill.transforms.dataset import DatasetPaths
+    from prefmill.dataset.atomic import UnreadablePlan, read_json
+    from prefmill.dataset import DatasetPaths
 
     pattern = DatasetPaths.of(uri).join("_prefmill", "reviews", "export-*.json")
     records: list[dict] = []
@@ -191,7 +191,7 @@ def import_answers(uri: str, path: str, *, keep_ties: bool = False,
     from apache_beam.io.filesystems import FileSystems
 
     from prefmill.schemas import SCHEMA_VERSION
-    from prefmill.transforms.dataset import DatasetPaths, commit_run_files
+    from prefmill.dataset import DatasetPaths, commit_run_files
 
     answers = read_answers(path)
     if not answers:
@@ -219,7 +219,7 @@ def import_answers(uri: str, path: str, *, keep_ties: bool = False,
                 "schema_version": SCHEMA_VERSION, "rows": table.num_rows, "review": stats,
                 "review_of_version": info.version, "review_file": os.path.basename(path)}
     before_commit()
-    from prefmill.transforms.dataset.atomic import commit_lock
+    from prefmill.dataset.atomic import commit_lock
 
     with commit_lock(DatasetPaths.of(uri)):  # the version check and the commit, with no prefmill writer between
         version, new = commit_run_files(table_uri, files, PreferencePair, run_id=review_id, metadata=metadata,

@@ -10,7 +10,7 @@ import pytest
 from deltalake import DeltaTable
 
 from prefmill.schemas import DatasetError, DeadLetter, to_table
-from prefmill.transforms.dataset import commit_run_files, list_versions, version_info
+from prefmill.dataset import commit_run_files, list_versions, version_info
 
 
 def write_part(table_uri: str, run_id: str, records: list) -> dict:

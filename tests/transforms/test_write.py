@@ -7,9 +7,9 @@ import pyarrow.dataset as ds
 from apache_beam.runners.portability.fn_api_runner import FnApiRunner
 
 from prefmill.schemas import DeadLetter
-from prefmill.transforms.dataset import WriteTable
-from prefmill.transforms.dataset import writer
-from prefmill.transforms.dataset.writer import read_manifest
+from prefmill.transforms.write import WriteTable
+from prefmill.transforms import write as writer
+from prefmill.transforms.write import read_manifest
 
 
 def test_parts_split_at_rows_per_file_and_read_back(tmp_path, monkeypatch):

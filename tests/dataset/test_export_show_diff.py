@@ -12,8 +12,8 @@ from prefmill.pipelines.cli import main
 from prefmill.pipelines.config import load_config
 from prefmill.pipelines.launcher import run_config
 from prefmill.schemas import DatasetError
-from prefmill.transforms.dataset.export import export, parse_splits
-from prefmill.transforms.dataset.overview import diff, show
+from prefmill.dataset.export import export, parse_splits
+from prefmill.dataset.overview import diff, show
 
 from support import REPO, SAMPLE
 

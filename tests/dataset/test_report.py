@@ -11,7 +11,7 @@ import pytest
 from prefmill.pipelines.cli import main
 from prefmill.pipelines.config import validate_config
 from prefmill.pipelines.launcher import run_config
-from prefmill.transforms.dataset.report import build_report
+from prefmill.dataset.report import build_report
 
 from llm_server import FakeLLMServer, stand_in_model
 from review_fixtures import routed  # noqa: F401  (fixture)

@@ -13,13 +13,13 @@ import os
 import posixpath
 from dataclasses import dataclass
 
+from prefmill.schemas.uri import is_remote
+
+__all__ = ["DEAD_LETTERS", "PAIRS", "TABLES", "DatasetPaths", "is_remote"]
+
 PAIRS = "pairs"
 DEAD_LETTERS = "dead_letters"
 TABLES = (PAIRS, DEAD_LETTERS)
-
-
-def is_remote(uri: str) -> bool:
-    return "://" in uri and not uri.startswith("file://")
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ import pytest
 
 from prefmill.pipelines.launcher import run_config
 from prefmill.schemas import DatasetError
-from prefmill.transforms.dataset import open_dataset, run_query
+from prefmill.dataset import open_dataset, run_query
 
 
 @pytest.fixture(scope="module")

@@ -142,8 +142,8 @@ def human_routed(pairs: list[PreferencePair]) -> list[PreferencePair]:
 
 
 def load_pairs(uri: str, version: Optional[int] = None) -> tuple[list[PreferencePair], Any]:
-    from prefmill.transforms.dataset import DatasetPaths, version_info
-    from prefmill.transforms.dataset.delta import open_table
+    from prefmill.dataset import DatasetPaths, version_info
+    from prefmill.dataset.delta import open_table
 
     table_uri = DatasetPaths.of(uri).table("pairs")
     table = open_table(table_uri, version)
@@ -156,8 +156,8 @@ def record_export(uri: str, version: int, pairs: list[PreferencePair], seed: int
     """Store what an export sent (per pair: the candidate and text hash behind response 1 and 2)."""
     from apache_beam.io.filesystems import FileSystems
 
-    from prefmill.transforms.dataset.atomic import write_json
-    from prefmill.transforms.dataset import DatasetPaths
+    from prefmill.dataset.atomic import write_json
+    from prefmill.dataset import DatasetPaths
 
     export_id = stable_id("review-export", version, *sorted(p.id for p in pairs))[:16]
     path = DatasetPaths.of(uri).join("_prefmill", "reviews", f"export-{export_id}.json")

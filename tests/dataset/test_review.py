@@ -8,7 +8,7 @@ import pytest
 
 from prefmill.pipelines.cli import main
 from prefmill.schemas import DatasetError
-from prefmill.transforms.dataset import DatasetPaths, list_versions, run_query
+from prefmill.dataset import DatasetPaths, list_versions, run_query
 
 
 from review_fixtures import HOSTILE, routed  # noqa: F401 - the fixture
@@ -28,8 +28,8 @@ def answer_label_studio(tasks_path, choose):
 
 def side_of(uri, pair_id, response):
     """Which side of the pair a shown response is, from prefmill's own record (annotators never see it)."""
-    from prefmill.transforms.route.review import text_hash
-    from prefmill.transforms.route.review_import import sent_records
+    from prefmill.dataset.review import text_hash
+    from prefmill.dataset.review_import import sent_records
 
     sha = sent_records(uri)[pair_id][response]["sha"]
     chosen = run_query(uri, f"SELECT chosen[-1].content FROM pairs WHERE id = '{pair_id}'")[1][0][0]
@@ -98,7 +98,7 @@ def test_bad_exports_fail_clearly(routed, tmp_path):
     bad.write_text(json.dumps([{"data": {"pair_id": "nope", "response_1_is": "chosen"},
                                 "annotations": [{"result": [{"from_name": "preference", "value": {"choices": ["response_1"]}}]}]}]))
     with pytest.raises(DatasetError, match="not_sent 1"):
-        from prefmill.transforms.route.review_import import import_answers
+        from prefmill.dataset.review_import import import_answers
 
         import_answers(routed, str(bad))
     bad.write_text("{not json")

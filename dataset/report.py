@@ -13,9 +13,9 @@ import html
 from collections import defaultdict
 from typing import Optional
 
-from prefmill.transforms.dataset.delta import list_versions, version_info
-from prefmill.transforms.dataset.layout import DatasetPaths
-from prefmill.transforms.dataset.query import close_dataset, open_dataset
+from prefmill.dataset.delta import list_versions, version_info
+from prefmill.dataset.layout import DatasetPaths
+from prefmill.dataset.query import close_dataset, open_dataset
 
 COLORS = {"pass": "#2f855a", "fail": "#c53030", "none": "#a0aec0", "accepted": "#2f855a", "discarded": "#c53030",
           "chosen": "#2b6cb0", "rejected": "#dd6b20", "human": "#805ad5", "ai": "#319795", "bar": "#4a5568",

@@ -25,7 +25,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from prefmill.schemas import SCHEMA_VERSION, DatasetError
-from prefmill.transforms.dataset.query import close_dataset, open_dataset
+from prefmill.dataset.query import close_dataset, open_dataset
 
 FORMATS = ("trl-dpo", "trl-reward", "step-dpo", "rdpo", "openrlhf", "jsonl", "parquet")
 _COLUMNS = {
