@@ -13,7 +13,7 @@ import hashlib
 import json
 import os
 from pathlib import Path
-from typing import Any, Literal, Optional, Union, get_args, get_origin
+from typing import Annotated, Any, Literal, Optional, Union, get_args, get_origin
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -22,6 +22,7 @@ from prefmill.schemas import ConfigError
 from prefmill.dataset.layout import is_remote
 from prefmill.transforms.generate import GenerateConfig
 from prefmill.transforms.judge import JudgeConfig
+from prefmill.transforms.llm.registry import BACKENDS, capability_problems
 from prefmill.transforms.pairs import PairsConfig
 from prefmill.transforms.read import InputConfig
 from prefmill.transforms.rise import InjectConfig
@@ -117,44 +118,69 @@ class PrefmillConfig(BaseModel):
                 or self.judge.enabled or (self.route.enabled and self.route.tagger is not None))
 
 
-def _unwrap(annotation: Any) -> Any:
-    """Optional[X] -> X; a union of models -> the first model (enough for key hints)."""
+def _members(annotation: Any) -> list[type[BaseModel]]:
+    """The models an annotation may hold: X, Optional[X], a union of models, Annotated[union, ...]."""
+    if get_origin(annotation) is Annotated:
+        annotation = get_args(annotation)[0]
     if get_origin(annotation) is Union:
-        models = [a for a in get_args(annotation) if isinstance(a, type) and issubclass(a, BaseModel)]
-        return models[0] if models else annotation
-    return annotation
+        return [m for a in get_args(annotation) for m in _members(a)]
+    return [annotation] if isinstance(annotation, type) and issubclass(annotation, BaseModel) else []
+
+
+def _walk(loc: tuple) -> tuple[Optional[type[BaseModel]], list[str]]:
+    """The model at an error location, and the location as the user wrote it (pydantic puts the tag of a
+    discriminated union, e.g. `openai` for a model entry's backend, in the path; the user never wrote it)."""
+    model: Any = PrefmillConfig
+    shown: list[str] = []
+    for index, part in enumerate(loc):
+        if get_origin(model) is Annotated:
+            model = get_args(model)[0]
+        if isinstance(part, int) and get_origin(model) is list:  # generate.models.0: the list's item
+            model = get_args(model)[0]
+            shown.append(str(part))
+            continue
+        members = _members(model)
+        tagged = [m for m in members if "backend" in m.model_fields
+                  and get_args(m.model_fields["backend"].annotation) == (part,)]
+        if len(members) > 1 and tagged:  # the union's tag: pick that member, do not show it
+            model = tagged[0]
+            continue
+        model = members[0] if len(members) == 1 else model
+        shown.append(str(part))
+        if not (isinstance(model, type) and issubclass(model, BaseModel)) or part not in model.model_fields:
+            return None, shown + [str(p) for p in loc[index + 1:]]
+        model = model.model_fields[part].annotation
+    members = _members(model)
+    return (members[0] if len(members) == 1 else None), shown
 
 
 def _model_at(loc: tuple) -> Optional[type[BaseModel]]:
-    model: Any = PrefmillConfig
-    for part in loc:
-        model = _unwrap(model)
-        if isinstance(part, int) and get_origin(model) is list:  # generate.models.0: the list's item model
-            model = get_args(model)[0]
-            continue
-        if not (isinstance(model, type) and issubclass(model, BaseModel)) or part not in model.model_fields:
-            return None
-        model = model.model_fields[part].annotation
-    model = _unwrap(model)
-    return model if isinstance(model, type) and issubclass(model, BaseModel) else None
+    return _walk(loc)[0]
 
 
 def _explain(err: dict) -> str:
     loc = tuple(err["loc"])
-    path = ".".join(str(p) for p in loc) or "(top level)"
+    path = ".".join(_walk(loc)[1]) or "(top level)"
     kind = err["type"]
     if kind == "extra_forbidden":
         parent = _model_at(loc[:-1])
         known = sorted(parent.model_fields) if parent else []
         guess = difflib.get_close_matches(str(loc[-1]), known, n=1)
         hint = f" Did you mean '{guess[0]}'?" if guess else ""
-        return f"{path}: unknown key.{hint} Known keys here: {', '.join(known)}."
+        backend = get_args(parent.model_fields["backend"].annotation) if parent and "backend" in parent.model_fields else ()
+        where = f" for backend {backend[0]}" if backend else ""
+        return f"{path}: unknown key{where}.{hint} Known keys here: {', '.join(known)}."
     if kind == "missing":
         parent = _model_at(loc[:-1])
         help_text = ""
         if parent is not None and loc[-1] in parent.model_fields:
             help_text = parent.model_fields[loc[-1]].description or ""
         return f"{path}: required key is missing. Add it ({help_text})." if help_text else f"{path}: required key is missing."
+    if kind in ("union_tag_invalid", "union_tag_not_found"):  # a model entry's backend
+        ctx = err.get("ctx") or {}
+        return (f"{path}.{ctx.get('discriminator', 'backend').strip(chr(39))}: "
+                + (f"{ctx.get('tag')!r} is not a backend; " if kind == "union_tag_invalid" else "required; ")
+                + f"use one of {', '.join(BACKENDS)} (TGI, SGLang, vllm serve and hosted APIs are openai).")
     got = err.get("input")
     shown = json.dumps(got, default=str) if not isinstance(got, dict) else "a mapping"
     return f"{path}: {err['msg']} (got {shown[:80]})."
@@ -173,6 +199,18 @@ def validate_config(data: Any, source: str = "config") -> PrefmillConfig:
     if idle:
         raise ConfigError(f"{source} would run stages whose work is thrown away:\n  - " + "\n  - ".join(idle))
     return config
+
+
+def capability_problems_of(config: "PrefmillConfig") -> list[str]:
+    """Model entries whose backend cannot do what their stage needs: judges and the tagger read structured
+    answers (a JSON schema), and any entry with `sampling.stop` needs stop sequences."""
+    uses = [(m, set(), f"generate.models.{i}") for i, m in enumerate(config.generate.models)]
+    uses += [(m, {"structured_output"}, f"judge.models.{i}") for i, m in enumerate(config.judge.models)]
+    if config.inject.model is not None:
+        uses.append((config.inject.model, set(), "inject.model"))
+    if config.route.tagger is not None:
+        uses.append((config.route.tagger, {"structured_output"}, "route.tagger"))
+    return [problem for spec, needs, where in uses for problem in capability_problems(spec, needs, where)]
 
 
 def idle_problems(config: "PrefmillConfig") -> list[str]:
@@ -202,6 +240,7 @@ def idle_problems(config: "PrefmillConfig") -> list[str]:
             if missing:
                 problems.append(f"pairs.model_strength {missing} match no generate.models name "
                                 f"({sorted(m.name for m in config.generate.models)}): delta pairs would skip them")
+    problems += capability_problems_of(config)
     model_path = config.route.model_path
     if config.route.enabled and model_path and not is_remote(model_path) and not os.path.isfile(model_path):
         problems.append(f"route.model_path {model_path}: no such file (relative paths resolve against "

@@ -25,7 +25,7 @@ class StageCounts(BaseModel):
         return self.rows_in == self.rows_out + self.dead
 
 
-INFRA_REASONS = {"timeout", "connection_error", "inference_error", "llm_error", "malformed_response",
+INFRA_REASONS = {"timeout", "connection_error", "inference_error", "llm_error", "malformed_response", "unsupported_n",
                  "sandbox_error", "stage_error"}
 
 

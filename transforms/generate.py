@@ -14,7 +14,7 @@ candidate is dead-lettered as `no_candidates`.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Literal, Optional
+from typing import Literal, Optional
 
 import apache_beam as beam
 from apache_beam.metrics import Metrics
@@ -22,37 +22,13 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from prefmill.schemas import Candidate, DeadLetter, PromptCandidates, TokenUsage, stable_id
 from prefmill.transforms.base import DEAD_LETTERS, METRIC_PREFIX, Reject, Stage, encode_payload
-from prefmill.transforms.llm.options import OpenAIOptions, TransformersOptions, VLLMOptions
-from prefmill.transforms.llm.requests import LLMRequest, LLMResponse, RequestGroup, SamplingParams
-
-if TYPE_CHECKING:
-    from prefmill.transforms.llm.base import LLMHandler
+from prefmill.transforms.llm.inference import answer_groups, failure_reason
+from prefmill.transforms.llm.registry import ModelSpec, make_handler
+from prefmill.transforms.llm.requests import LLMRequest, LLMResponse, RequestGroup
 
 EMPTY_RESPONSE = "empty_response"
 TRUNCATED = "truncated"
 NO_CANDIDATES = "no_candidates"
-Backend = Literal["openai", "vllm", "transformers"]
-
-
-class ModelSpec(BaseModel):
-    """One model that answers prompts."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    name: str = Field(description="label stored in the dataset (chosen_model, rejected_model)")
-    backend: Backend = Field(description="openai (any OpenAI-compatible server) | vllm | transformers")
-    model: str = Field(description="the backend's model id or local path")
-    n: int = Field(1, gt=0, description="samples per prompt")
-    policy: bool = Field(False, description="on-policy: this is the model being trained")
-    sampling: SamplingParams = Field(default_factory=SamplingParams)
-    batch_size: Optional[int] = Field(
-        None, gt=0, description="requests per RunInference batch; default: openai 32 x max_concurrency, vllm 4096, "
-                                "transformers 8 x its batch_size")
-    openai: OpenAIOptions = Field(default_factory=OpenAIOptions)
-    vllm: VLLMOptions = Field(default_factory=VLLMOptions)
-    transformers: TransformersOptions = Field(default_factory=TransformersOptions)
-
-
 class CacheConfig(BaseModel):
     """The response cache."""
 
@@ -85,49 +61,6 @@ class GenerateConfig(BaseModel):
         return self
 
 
-def batch_size_of(spec: ModelSpec) -> int:
-    """Requests per RunInference batch. RunInference hands a handler one batch at a time, so a server's
-    concurrency drains at every batch end: large batches keep it full (measured in bench/generation.py)."""
-    if spec.batch_size is not None:
-        return spec.batch_size
-    if spec.backend == "openai":
-        return 32 * spec.openai.max_concurrency
-    if spec.backend == "vllm":
-        return 4096
-    return 8 * spec.transformers.batch_size
-
-
-def run_inference(handler: "LLMHandler"):
-    """Beam's RunInference over one of our handlers (imported here, see make_handler)."""
-    import prefmill.transforms.llm.beam_ml  # noqa: F401  # first: Beam's RunInference without torch
-    from apache_beam.ml.inference.base import RunInference
-
-    return RunInference(handler)
-
-
-def answer_groups(groups, label: str, handler: "LLMHandler", second_try=None):
-    """RequestGroups -> the same groups with their responses, through RunInference in group mode (see
-    `LLMHandler.for_groups`). Every group comes back, answered or failed, so this is one step with one
-    output: it fuses with what comes before and after it."""
-    return groups | label >> run_inference(handler.for_groups(second_try))
-
-
-def make_handler(spec: ModelSpec, cache_path: Optional[str]) -> "LLMHandler":
-    # the handlers import Beam's RunInference machinery (and torch when installed): only when an LLM stage is built
-    from prefmill.transforms.llm.hf_transformers import TransformersHandler
-    from prefmill.transforms.llm.openai_compat import OpenAICompatibleHandler
-    from prefmill.transforms.llm.vllm_handler import VLLMHandler
-
-    size = batch_size_of(spec)
-    if spec.backend == "openai":
-        return OpenAICompatibleHandler(model_id=spec.model, options=spec.openai, cache_path=cache_path,
-                                       max_batch_size=size)
-    if spec.backend == "vllm":
-        return VLLMHandler(model_id=spec.model, options=spec.vllm, cache_path=cache_path, max_batch_size=size)
-    return TransformersHandler(model_id=spec.model, options=spec.transformers, cache_path=cache_path,
-                               max_batch_size=size)
-
-
 def requests_for(pc: PromptCandidates, spec: ModelSpec) -> list[LLMRequest]:
     messages = [m.model_dump() for m in pc.prompt.messages]
     return [LLMRequest(prompt_id=pc.prompt.id, model=spec.name, messages=messages, params=spec.sampling,
@@ -145,26 +78,6 @@ def candidate_from(response: LLMResponse) -> Candidate:
         metadata={"cached": response.cached, "attempts": response.attempts,
                   "policy": bool((request.tag or {}).get("policy"))},
     )
-
-
-def failure_reason(response: LLMResponse) -> str:
-    """Reason code of a request that failed after its retries.
-
-    >>> failure_reason(LLMResponse(request=None, error="HTTP 429: slow down", status=429))
-    'http_429'
-    >>> failure_reason(LLMResponse(request=None, error="timed out after 5s"))
-    'timeout'
-    """
-    if response.extra.get("reason"):
-        return response.extra["reason"]
-    if response.status is not None and response.status != 200:
-        return f"http_{response.status}"
-    error = (response.error or "").lower()
-    for marker, reason in (("timed out", "timeout"), ("connection", "connection_error"),
-                           ("malformed", "malformed_response")):
-        if marker in error:
-            return reason
-    return "llm_error"
 
 
 def _with_requests(pc: PromptCandidates, spec: ModelSpec) -> RequestGroup:

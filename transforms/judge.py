@@ -25,7 +25,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 
 from prefmill.schemas import AspectRating, Comparison, DeadLetter, Judgment, PromptCandidates
 from prefmill.transforms.base import DEAD_LETTERS, METRIC_PREFIX, Stage, encode_payload
-from prefmill.transforms.generate import ModelSpec, answer_groups, failure_reason, make_handler
+from prefmill.transforms.llm.inference import answer_groups, failure_reason
+from prefmill.transforms.llm.registry import ModelSpec, make_handler
 from prefmill.transforms.llm.requests import LLMRequest, LLMResponse, RequestGroup
 
 ASPECTS = ["helpfulness", "instruction_following", "honesty", "truthfulness"]

@@ -117,7 +117,7 @@ def test_a_base_url_without_a_scheme_is_refused():
 
 def test_a_typo_inside_a_model_entry_lists_the_keys_of_that_entry():
     entry = {**JUDGE, "samplng": {"temperature": 0.0}}
-    with pytest.raises(ConfigError, match=r"judge.models.0.samplng: unknown key. Did you mean 'sampling'\? "
+    with pytest.raises(ConfigError, match=r"judge.models.0.samplng: unknown key for backend openai. Did you mean 'sampling'\? "
                                           r"Known keys here: .*backend.*sampling"):
         validate_config(_with(judge={"enabled": True, "models": [entry]}, pairs={"strategies": ["judged"]}))
 

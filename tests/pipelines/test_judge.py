@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from prefmill.pipelines.config import validate_config
 from prefmill.pipelines.launcher import run_config
+from prefmill.schemas import ConfigError
 from prefmill.dataset import run_query
 from prefmill.transforms.judge import ASPECTS, RETRY_REMINDER
 
@@ -116,27 +119,26 @@ def test_pairwise_judge_asks_both_orders_and_flags_position_bias(tmp_path):
     assert rows and all(row == (False, True, 1) for row in rows)
 
 
-def test_tiny_transformers_judge_answers_become_dead_letters(tmp_path, tiny_model):
+def test_a_judge_on_a_backend_without_structured_output_is_refused_at_validate_time(tmp_path, tiny_model):
+    """transformers cannot constrain its answer to the judge's JSON schema: refused before any work, with the
+    backends that can."""
     models = [{"name": "tiny", "backend": "transformers", "model": str(tiny_model),
                "sampling": {"temperature": 1.0, "max_tokens": 8, "seed": 0}}]
-    summary = run_config(validate_config({
-        "input": {"path": str(write_prompts(tmp_path))}, "output": {"uri": str(tmp_path / "ds")},
-        "judge": {"enabled": True, "models": models}, "pairs": {"strategies": ["judged"]},
-    }), progress=False, allow_partial=True)  # a random model's judgments make no pair: committed on request
-    assert summary.stage("judge").extra["retries"] == 12
-    assert summary.stage("judge").reasons == {"unparseable_judgment": 12}
-    assert summary.stage("pairs").emitted == 0 and summary.balanced
+    with pytest.raises(ConfigError, match=r"judge.models.0 \('tiny'\): backend transformers cannot do "
+                                          r"structured_output; use backend openai or vllm"):
+        validate_config({"input": {"path": str(write_prompts(tmp_path))}, "output": {"uri": str(tmp_path / "ds")},
+                         "judge": {"enabled": True, "models": models}, "pairs": {"strategies": ["judged"]}})
 
 
 def test_a_retry_request_is_exactly_the_second_attempt_the_judge_would_build():
     # the retry is derived from the failed request alone (no join with the prompt), and must match what
     # judge_requests builds for attempt 1, or a re-run would miss the cache
-    from prefmill.transforms.generate import ModelSpec
+    from prefmill.transforms.llm.registry import model_spec
     from prefmill.transforms.judge import JudgeConfig, judge_requests, retry_request
     from prefmill.transforms.parse import field_map_for, parse_row
 
     pc = parse_row(CHAT[0], field_map_for("native"))
-    spec = ModelSpec(name="j", backend="openai", model="j")
+    spec = model_spec({"name": "j", "backend": "openai", "model": "j"})
     for mode in ("listwise", "pointwise", "pairwise"):
         config = JudgeConfig(enabled=True, mode=mode, models=[spec])
         first, second = judge_requests(pc, config, spec), judge_requests(pc, config, spec, attempt=1)

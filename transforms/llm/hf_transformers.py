@@ -2,7 +2,9 @@
 
 Requests are grouped by sampling parameters and generated `batch_size` at a time. Sampling is seeded per
 batch from the requests' seeds and sample indices, so the same batch gives the same text. `finish_reason`
-is "stop" when the model emitted its end token and "length" when it hit `max_tokens`.
+is "stop" when the model emitted its end token or a `sampling.stop` string (cut off, as OpenAI-compatible
+servers do) and "length" when it hit `max_tokens`. There is no constrained decoding here: a stage that
+needs structured output (judges, the tagger) is refused at validate time for this backend.
 """
 
 from __future__ import annotations
@@ -13,6 +15,19 @@ from typing import Any, Optional
 
 from prefmill.transforms.llm.base import LLMHandler, LLMRequest, LLMResponse
 from prefmill.transforms.llm.options import TransformersOptions
+
+
+def cut_at_stop(text: str, stops: list[str]) -> tuple[str, bool]:
+    """The text up to its first stop string (not included, as OpenAI-compatible servers do), and whether one
+    was found.
+
+    >>> cut_at_stop("Step 1: add.\\nStep 2: done.", ["\\nStep 2"])
+    ('Step 1: add.', True)
+    >>> cut_at_stop("no stop here", ["###"])
+    ('no stop here', False)
+    """
+    found = [i for i in (text.find(s) for s in stops if s) if i >= 0]
+    return (text[:min(found)], True) if found else (text, False)
 
 
 class LoadedModel:
@@ -72,11 +87,12 @@ class TransformersHandler(LLMHandler):
         torch.manual_seed(zlib.crc32(seed_text.encode()))
         started = time.monotonic()
         sampling = params.temperature > 0
+        stops = {"stop_strings": list(params.stop), "tokenizer": tokenizer} if params.stop else {}
         with torch.no_grad():
             output = net.generate(
                 **encoded, max_new_tokens=params.max_tokens, do_sample=sampling,
                 temperature=params.temperature if sampling else None, top_p=params.top_p if sampling else None,
-                pad_token_id=tokenizer.pad_token_id, eos_token_id=tokenizer.eos_token_id,
+                pad_token_id=tokenizer.pad_token_id, eos_token_id=tokenizer.eos_token_id, **stops,
             )
         elapsed = time.monotonic() - started
         prompt_len = encoded["input_ids"].shape[1]
@@ -87,6 +103,8 @@ class TransformersHandler(LLMHandler):
             if ended:
                 new = new[: new.index(tokenizer.eos_token_id)]
             text = tokenizer.decode(new, skip_special_tokens=True)
+            text, stopped = cut_at_stop(text, params.stop or [])
+            ended = ended or stopped
             prompt_tokens = int(encoded["attention_mask"][position].sum())
             responses.append(LLMResponse(request=request, text=text, finish_reason="stop" if ended else "length",
                                          prompt_tokens=prompt_tokens, completion_tokens=len(new),

@@ -93,10 +93,17 @@ def build_body(model_id: str, request: LLMRequest, n: int = 1) -> dict:
     return body
 
 
+# reason codes of failed requests (dead letters; all count as infrastructure failures in the run summary)
+TIMEOUT, CONNECTION_ERROR, MALFORMED, UNSUPPORTED_N = "timeout", "connection_error", "malformed_response", "unsupported_n"
+
+
 class _Failure(Exception):
-    def __init__(self, message: str, status: Optional[int] = None, retryable: bool = True,
+    """A failed attempt; `reason` is its reason code (what kind of failure, never parsed from the text)."""
+
+    def __init__(self, message: str, reason: str, status: Optional[int] = None, retryable: bool = True,
                  retry_after: Optional[float] = None) -> None:
         super().__init__(message)
+        self.reason = reason
         self.status = status
         self.retryable = retryable
         self.retry_after = retry_after
@@ -112,12 +119,12 @@ def parse_choices(payload: Any, n: int = 1) -> tuple[list[tuple[str, Optional[st
         choices = sorted(payload["choices"], key=lambda c: c.get("index", 0))
         texts = [(c["message"]["content"], c.get("finish_reason")) for c in choices]
     except (KeyError, IndexError, TypeError, AttributeError):
-        raise _Failure("malformed response: no choices[i].message.content") from None
+        raise _Failure("malformed response: no choices[i].message.content", MALFORMED) from None
     if len(texts) < n:
         raise _Failure(f"asked for n={n} samples in one request, the server answered {len(texts)}; this server "
-                       "does not support n: set openai.samples_per_request: 1", retryable=False)
+                       "does not support n: set openai.samples_per_request: 1", UNSUPPORTED_N, retryable=False)
     if not all(isinstance(text, str) for text, _ in texts[:n]):
-        raise _Failure("malformed response: content is not text")
+        raise _Failure("malformed response: content is not text", MALFORMED)
     usage = payload.get("usage") or {}
     return texts[:n], usage.get("prompt_tokens"), usage.get("completion_tokens")
 
@@ -261,12 +268,13 @@ class OpenAICompatibleHandler(LLMHandler):
                         retry_after = reply.headers.get("retry-after")
                     if status != 200:
                         text = data[:200].decode("utf-8", "replace")
-                        raise _Failure(f"HTTP {status}: {text}", status=status, retryable=status in RETRYABLE_STATUS,
+                        raise _Failure(f"HTTP {status}: {text}", f"http_{status}", status=status,
+                                       retryable=status in RETRYABLE_STATUS,
                                        retry_after=retry_after_seconds(retry_after))
                     try:
                         payload = json.loads(data)
                     except (json.JSONDecodeError, UnicodeDecodeError):
-                        raise _Failure("malformed response: body is not JSON", status=200) from None
+                        raise _Failure("malformed response: body is not JSON", MALFORMED, status=200) from None
                     texts, prompt_tokens, completion_tokens = parse_choices(payload, n)
                     latency = self._clock() - started
                     # a server reports usage per request: with n > 1 each sample gets an even share
@@ -281,9 +289,9 @@ class OpenAICompatibleHandler(LLMHandler):
                 except _Failure as failure:
                     last = failure
                 except asyncio.TimeoutError:  # also aiohttp's ServerTimeoutError
-                    last = _Failure(f"timed out after {self.options.timeout_s}s")
+                    last = _Failure(f"timed out after {self.options.timeout_s}s", TIMEOUT)
                 except (aiohttp.ClientConnectionError, aiohttp.ClientPayloadError) as exc:
-                    last = _Failure(f"connection error: {type(exc).__name__}")
+                    last = _Failure(f"connection error: {type(exc).__name__}", CONNECTION_ERROR)
             if not last.retryable or attempts > self.options.max_retries:
                 break
             backoff = min(self.options.backoff_max_s, self.options.backoff_base_s * 2 ** (attempts - 1))
@@ -292,4 +300,5 @@ class OpenAICompatibleHandler(LLMHandler):
                 backoff = max(backoff, min(last.retry_after, self.options.backoff_max_s))
             await self._sleep(backoff)
         assert last is not None
-        return [LLMResponse(request=member, error=str(last), status=last.status, attempts=attempts) for member in group]
+        return [LLMResponse(request=member, error=str(last), status=last.status, reason=last.reason, attempts=attempts)
+                for member in group]

@@ -24,13 +24,6 @@ class OpenAIOptions(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     base_url: str = Field("http://127.0.0.1:8000/v1", description="server URL up to /v1")
-
-    @field_validator("base_url")
-    @classmethod
-    def _has_scheme(cls, url: str) -> str:
-        if not url.startswith(("http://", "https://")):
-            raise ValueError(f"base_url {url!r} needs its scheme, e.g. http://{url.split('://')[-1]}")
-        return url
     api_key_env: Optional[str] = Field(None, description="name of the environment variable holding the API key")
     max_concurrency: int = Field(32, gt=0, description="requests in flight at once (per worker process)")
     requests_per_minute: Optional[float] = Field(None, gt=0, description="request rate limit")
@@ -42,6 +35,13 @@ class OpenAIOptions(BaseModel):
     samples_per_request: int = Field(
         1, ge=1, description="ask for up to this many samples of one prompt in a single request (n > 1); "
                              "for servers that honour n (vLLM, SGLang, OpenAI); each sample is still cached alone")
+
+    @field_validator("base_url")
+    @classmethod
+    def _has_scheme(cls, url: str) -> str:
+        if not url.startswith(("http://", "https://")):
+            raise ValueError(f"base_url {url!r} needs its scheme, e.g. http://{url.split('://')[-1]}")
+        return url
 
 
 class VLLMOptions(BaseModel):

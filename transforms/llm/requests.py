@@ -62,6 +62,7 @@ class LLMResponse:
     latency_s: Optional[float] = None
     error: Optional[str] = None
     status: Optional[int] = None
+    reason: Optional[str] = None  # a failed request's reason code, set by the backend from the failure's type
     attempts: int = 1
     cached: bool = False
     extra: dict = field(default_factory=dict)
@@ -97,7 +98,7 @@ class RequestGroup:
     def failed(self, error: str, reason: str) -> "RequestGroup":
         """This group with every request answered by `error` (its batch raised instead of answering)."""
         return RequestGroup(self.owner, self.requests,
-                            [LLMResponse(request=r, error=error, attempts=0, extra={"reason": reason})
+                            [LLMResponse(request=r, error=error, attempts=0, reason=reason)
                              for r in self.requests])
 
 

@@ -45,7 +45,8 @@ def to_vllm_sampling(params: SamplingParams, sample_index: int, vllm_module: Any
 def parse_output(request: LLMRequest, output: Any, latency_s: float) -> LLMResponse:
     """One vllm RequestOutput -> LLMResponse."""
     if not getattr(output, "outputs", None):
-        return LLMResponse(request=request, error="vLLM returned no completion", latency_s=latency_s)
+        return LLMResponse(request=request, error="vLLM returned no completion", latency_s=latency_s,
+                           reason="inference_error")
     completion = output.outputs[0]
     prompt_ids = getattr(output, "prompt_token_ids", None)
     return LLMResponse(
@@ -83,6 +84,7 @@ class VLLMHandler(LLMHandler):
                              chat_template=self.options.chat_template)
         latency = time.monotonic() - started
         if len(outputs) != len(requests):
-            return [LLMResponse(request=r, error=f"vLLM returned {len(outputs)} outputs for {len(requests)} requests")
+            return [LLMResponse(request=r, error=f"vLLM returned {len(outputs)} outputs for {len(requests)} requests",
+                                reason="inference_error")
                     for r in requests]
         return [parse_output(r, o, latency) for r, o in zip(requests, outputs)]

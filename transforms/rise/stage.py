@@ -20,7 +20,8 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from prefmill.schemas import Candidate, PromptCandidates, SelfEdit, Span, stable_id
 from prefmill.transforms.base import METRIC_PREFIX, Reject, Stage
-from prefmill.transforms.generate import ModelSpec, answer_groups, make_handler
+from prefmill.transforms.llm.inference import answer_groups
+from prefmill.transforms.llm.registry import ModelSpec, make_handler
 from prefmill.transforms.llm.requests import LLMRequest, RequestGroup
 from prefmill.transforms.rise.edit import EditPlan, apply_rule, carry_forward, choose, eligible_types, token_distance
 from prefmill.transforms.rise.steps import NUMBER, Solution, split_steps

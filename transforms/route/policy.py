@@ -21,7 +21,7 @@ from typing import Literal, Optional
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from prefmill.schemas import PrefmillError
-from prefmill.transforms.generate import ModelSpec
+from prefmill.transforms.llm.registry import ModelSpec
 from prefmill.transforms.route.features import normalized_margin
 
 DEFAULT_WEIGHTS = {"position_inconsistent": 0.35, "disagreement": 0.25, "low_margin": 0.25, "similarity": 0.15}

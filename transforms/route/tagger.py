@@ -71,7 +71,8 @@ class TagPrompts(beam.PTransform):
         self.cache_path = cache_path
 
     def expand(self, pairs):
-        from prefmill.transforms.generate import make_handler, run_inference
+        from prefmill.transforms.llm.inference import run_inference
+        from prefmill.transforms.llm.registry import make_handler
 
         spec = self.spec
         return (

@@ -129,10 +129,11 @@ def test_cache_serves_finished_requests(tmp_path):
 
 def test_generated_candidates_carry_model_params_usage_and_policy_flag():
     from prefmill.schemas import Message, Prompt, PromptCandidates
-    from prefmill.transforms.generate import ModelSpec, candidate_from, requests_for
+    from prefmill.transforms.generate import candidate_from, requests_for
+    from prefmill.transforms.llm.registry import model_spec
 
     pc = PromptCandidates(prompt=Prompt(id="p", messages=[Message(role="user", content="hi")]))
-    spec = ModelSpec(name="pol", backend="openai", model="m", n=2, policy=True)
+    spec = model_spec({"name": "pol", "backend": "openai", "model": "m", "n": 2, "policy": True})
     with FakeLLMServer() as server:
         h = handler(server)
         out = run(h, requests_for(pc, spec))
@@ -225,4 +226,4 @@ def test_group_mode_turns_a_raising_backend_into_failed_answers_not_lost_groups(
     assert [g.owner for g in out] == ["a", "b"]
     responses = [r for g in out for r in g.responses]
     assert len(responses) == 3 and not any(r.ok for r in responses)
-    assert all(r.extra["reason"] == "inference_error" and "engine fell over" in r.error for r in responses)
+    assert all(r.reason == "inference_error" and "engine fell over" in r.error for r in responses)

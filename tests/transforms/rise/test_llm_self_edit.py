@@ -93,6 +93,6 @@ def test_tiny_transformers_model_edits_are_discarded_with_reasons(tmp_path, tiny
     assert attempted == 4
     assert inject.extra.get("edits_accepted", 0) + sum(inject.reasons.values()) == attempted
     assert set(inject.reasons) <= {"too_far", "unparseable_edit", "multi_step", "reveals_error", "unchanged",
-                                   "still_correct", "answer_unchanged"}
+                                   "still_correct", "answer_unchanged", "unverifiable_edit"}
     assert summary.balanced
 

@@ -1,0 +1,84 @@
+"""The LLM backends, one registry line each: the config entry it reads, the handler that runs it, and what
+it can do. Every LLM stage (generation, self-editing, judges, the routing tagger) gets its handler here.
+
+Capabilities, checked when a config is validated (`capability_problems`):
+- `structured_output`: the answer is constrained to a JSON schema (judges and the tagger need it);
+- `stop`: generation ends at `sampling.stop` strings;
+- `logprobs`, `scoring`: per-token log-probabilities of a generation, and the log-likelihood of a given
+  response (no built-in backend has them yet).
+
+Adding a backend: write one file with its entry model (a `ModelBase` subclass with `backend: Literal[...]`
+and its options) and its handler (an `LLMHandler`), then add one `Backend(...)` line to `BACKENDS`. The
+README's "Extending prefmill" section has a worked example, built by a test.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Annotated, Callable, Optional, Union
+
+from pydantic import Field, TypeAdapter
+
+from prefmill.transforms.llm.spec import ModelBase, OpenAIModel, TransformersModel, VLLMModel
+
+if TYPE_CHECKING:
+    from prefmill.transforms.llm.base import LLMHandler
+
+CAPABILITIES = ("structured_output", "stop", "logprobs", "scoring")
+
+
+@dataclass(frozen=True)
+class Backend:
+    name: str
+    entry: type[ModelBase]              # the config entry (its `backend` literal is `name`)
+    handler: str                        # "module:Class", imported only when a stage is built
+    options: str                        # the entry's field holding the backend's own options
+    capabilities: frozenset[str]
+    batch_size: Callable[[ModelBase], int]  # requests per RunInference batch when the entry sets none
+
+
+BACKENDS: dict[str, Backend] = {b.name: b for b in (
+    Backend("openai", OpenAIModel, "prefmill.transforms.llm.openai_compat:OpenAICompatibleHandler", "openai",
+            frozenset({"structured_output", "stop"}), lambda spec: 32 * spec.openai.max_concurrency),
+    Backend("vllm", VLLMModel, "prefmill.transforms.llm.vllm_handler:VLLMHandler", "vllm",
+            frozenset({"structured_output", "stop"}), lambda spec: 4096),
+    Backend("transformers", TransformersModel, "prefmill.transforms.llm.hf_transformers:TransformersHandler",
+            "transformers", frozenset({"stop"}), lambda spec: 8 * spec.transformers.batch_size),
+)}
+
+ModelSpec = Annotated[Union[tuple(b.entry for b in BACKENDS.values())], Field(discriminator="backend")]
+_SPEC = TypeAdapter(ModelSpec)
+
+
+def model_spec(data: dict) -> ModelBase:
+    """A model entry from plain data, validated like a config entry."""
+    return _SPEC.validate_python(data)
+
+
+def batch_size_of(spec: ModelBase) -> int:
+    """Requests per RunInference batch. RunInference hands a handler one batch at a time, so a server's
+    concurrency drains at every batch end: large batches keep it full (measured in bench/generation.py)."""
+    return spec.batch_size if spec.batch_size is not None else BACKENDS[spec.backend].batch_size(spec)
+
+
+def make_handler(spec: ModelBase, cache_path: Optional[str]) -> "LLMHandler":
+    """The handler for one model entry (imports the backend, and Beam's RunInference, only now)."""
+    backend = BACKENDS[spec.backend]
+    module, _, name = backend.handler.partition(":")
+    handler_class = getattr(importlib.import_module(module), name)
+    return handler_class(model_id=spec.model, options=getattr(spec, backend.options), cache_path=cache_path,
+                         max_batch_size=batch_size_of(spec))
+
+
+def capability_problems(spec: ModelBase, needs: set[str], where: str) -> list[str]:
+    """What `spec`'s backend cannot do of what its use needs (plus what its own sampling settings ask)."""
+    needs = set(needs) | ({"stop"} if spec.sampling.stop else set())
+    backend = BACKENDS[spec.backend]
+    missing = sorted(needs - backend.capabilities)
+    if not missing:
+        return []
+    able = sorted(name for name, b in BACKENDS.items() if set(missing) <= b.capabilities)
+    return [f"{where} ({spec.name!r}): backend {spec.backend} cannot do {', '.join(missing)}; "
+            + (f"use backend {' or '.join(able)} (e.g. serve the model with `vllm serve` and use openai)" if able
+               else "no backend offers it yet")]

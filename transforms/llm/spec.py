@@ -1,0 +1,47 @@
+"""A model entry of the config (`generate.models`, `judge.models`, `inject.model`, `route.tagger`): the fields
+every backend shares, and one entry model per backend holding that backend's own options under its name.
+
+The entry models are plain pydantic and import nothing heavy, so a config validates without torch, vLLM or
+aiohttp. `prefmill.transforms.llm.registry` joins them into `ModelSpec`, a union keyed by `backend`: an
+`openai` entry with a `vllm:` block is an unknown key, not silently ignored options.
+"""
+
+from __future__ import annotations
+
+from typing import Literal, Optional
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from prefmill.transforms.llm.options import OpenAIOptions, TransformersOptions, VLLMOptions
+from prefmill.transforms.llm.requests import SamplingParams
+
+
+class ModelBase(BaseModel):
+    """One model that answers prompts."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(description="label stored in the dataset (chosen_model, rejected_model)")
+    backend: str = Field(description="openai (any OpenAI-compatible server) | vllm | transformers")
+    model: str = Field(description="the backend's model id or local path")
+    n: int = Field(1, gt=0, description="samples per prompt")
+    policy: bool = Field(False, description="on-policy: this is the model being trained")
+    sampling: SamplingParams = Field(default_factory=SamplingParams)
+    batch_size: Optional[int] = Field(
+        None, gt=0, description="requests per RunInference batch; default: openai 32 x max_concurrency, vllm 4096, "
+                                "transformers 8 x its batch_size")
+
+
+class OpenAIModel(ModelBase):
+    backend: Literal["openai"]
+    openai: OpenAIOptions = Field(default_factory=OpenAIOptions)
+
+
+class VLLMModel(ModelBase):
+    backend: Literal["vllm"]
+    vllm: VLLMOptions = Field(default_factory=VLLMOptions)
+
+
+class TransformersModel(ModelBase):
+    backend: Literal["transformers"]
+    transformers: TransformersOptions = Field(default_factory=TransformersOptions)
