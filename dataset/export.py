@@ -18,7 +18,8 @@ import json
 import os
 import shutil
 import tempfile
-from typing import Optional
+from dataclasses import dataclass
+from typing import Callable, Optional
 
 import duckdb
 import pyarrow as pa
@@ -27,25 +28,59 @@ import pyarrow.parquet as pq
 from prefmill.schemas import SCHEMA_VERSION, DatasetError
 from prefmill.dataset.query import close_dataset, open_dataset
 
-FORMATS = ("trl-dpo", "trl-reward", "step-dpo", "rdpo", "openrlhf", "jsonl", "parquet")
-_COLUMNS = {
-    "trl-dpo": "{prompt} AS prompt, {chosen} AS chosen, {rejected} AS rejected",
-    "trl-reward": "{prompt} AS prompt, {chosen} AS chosen, {rejected} AS rejected, margin",
-    "rdpo": "{prompt} AS prompt, {chosen} AS chosen, {rejected} AS rejected, rationale",
-}
 # A RISE step pair is stored as prompt = [user, assistant: the solution so far], chosen/rejected = [the next
 # step]. In a conversational export that would be two assistant turns, which a chat template renders as a
 # new turn after an end-of-turn token. With --include-steps the prefix moves into both responses instead:
 # prompt = [user], chosen = [assistant: prefix + step]. The shared prefix tokens have the same log-probs on
 # both sides, so they cancel in the DPO loss and the pair still contrasts the one step.
 _IS_STEP = "(granularity = 'step' AND len(prompt) > 1 AND prompt[-1].role = 'assistant')"
-_STEP_AWARE = {
-    "prompt": f"CASE WHEN {_IS_STEP} THEN list_slice(prompt, 1, len(prompt) - 1) ELSE prompt END",
-    "chosen": f"CASE WHEN {_IS_STEP} THEN [{{'role': 'assistant', 'content': prompt[-1].content || chosen[1].content}}] "
-              "ELSE chosen END",
-    "rejected": f"CASE WHEN {_IS_STEP} THEN [{{'role': 'assistant', 'content': prompt[-1].content || rejected[1].content}}] "
-                "ELSE rejected END",
-}
+P = f"CASE WHEN {_IS_STEP} THEN list_slice(prompt, 1, len(prompt) - 1) ELSE prompt END"
+C = (f"CASE WHEN {_IS_STEP} THEN [{{'role': 'assistant', 'content': prompt[-1].content || chosen[1].content}}] "
+     "ELSE chosen END")
+R = (f"CASE WHEN {_IS_STEP} THEN [{{'role': 'assistant', 'content': prompt[-1].content || rejected[1].content}}] "
+     "ELSE rejected END")
+
+
+@dataclass(frozen=True)
+class ExportFormat:
+    """One trainer format: the SQL select list over `pairs` (given the `--keys` renames), whether its
+    messages are conversational (RISE step pairs are left out unless --include-steps), and the rows it
+    takes (a SQL condition, or None for all)."""
+
+    name: str
+    select: Callable[[dict[str, str]], str]
+    conversational: bool
+    only: Optional[str] = None
+    description: str = ""
+
+
+def _step_dpo(keys: dict[str, str]) -> str:
+    # the question is the last user turn (a system turn may come first); the steps so far are the final
+    # assistant turn, when there is one
+    return ("list_filter(prompt, lambda m: m.role = 'user')[-1].content AS prompt, "
+            "CASE WHEN prompt[-1].role = 'assistant' THEN prompt[-1].content ELSE '' END AS initial_reason_steps, "
+            "chosen[1].content AS chosen, rejected[1].content AS rejected, error_edit.error_type AS error_type")
+
+
+def _openrlhf(keys: dict[str, str]) -> str:
+    return (f"{P} AS \"{keys.get('prompt', 'prompt')}\", list_concat({P}, {C}) AS \"{keys.get('chosen', 'chosen')}\", "
+            f"list_concat({P}, {R}) AS \"{keys.get('rejected', 'rejected')}\"")
+
+
+EXPORT_FORMATS: dict[str, ExportFormat] = {f.name: f for f in (
+    ExportFormat("trl-dpo", lambda k: f"{P} AS prompt, {C} AS chosen, {R} AS rejected", True,
+                 description="TRL DPOTrainer, conversational"),
+    ExportFormat("trl-reward", lambda k: f"{P} AS prompt, {C} AS chosen, {R} AS rejected, margin", True,
+                 description="TRL RewardTrainer (margin column)"),
+    ExportFormat("step-dpo", _step_dpo, False, "pair_source = 'self_edit' AND granularity = 'step'",
+                 description="Step-DPO: question, steps so far, chosen and rejected step"),
+    ExportFormat("rdpo", lambda k: f"{P} AS prompt, {C} AS chosen, {R} AS rejected, rationale", True,
+                 description="rationale-aware DPO (RDPO)"),
+    ExportFormat("openrlhf", _openrlhf, True, description="OpenRLHF, whole conversations"),
+    ExportFormat("jsonl", lambda k: "*", False, description="every column, JSON lines"),
+    ExportFormat("parquet", lambda k: "*", False, description="every column, Parquet"),
+)}
+FORMATS = tuple(EXPORT_FORMATS)
 
 
 def split_of(prompt_id: str, splits: dict[str, float]) -> str:
@@ -77,25 +112,6 @@ def parse_splits(text: Optional[str]) -> dict[str, float]:
     if sum(out.values()) >= 1 or any(v <= 0 for v in out.values()) or "train" in out:
         raise DatasetError(f"--split fractions must be positive, name splits other than train, and sum below 1: {out}")
     return out
-
-
-def _select(fmt: str, keys: dict[str, str]) -> str:
-    if fmt in _COLUMNS:
-        return _COLUMNS[fmt].format(**_STEP_AWARE)
-    if fmt == "step-dpo":
-        # the question is the last user turn (a system turn may come first); the steps so far are the final
-        # assistant turn, when there is one
-        return ("list_filter(prompt, lambda m: m.role = 'user')[-1].content AS prompt, "
-                "CASE WHEN prompt[-1].role = 'assistant' THEN prompt[-1].content ELSE '' END AS initial_reason_steps, "
-                "chosen[1].content AS chosen, rejected[1].content AS rejected, error_edit.error_type AS error_type")
-    if fmt == "openrlhf":
-        return (f"{_STEP_AWARE['prompt']} AS \"{keys.get('prompt', 'prompt')}\", "
-                f"list_concat({_STEP_AWARE['prompt']}, {_STEP_AWARE['chosen']}) AS \"{keys.get('chosen', 'chosen')}\", "
-                f"list_concat({_STEP_AWARE['prompt']}, {_STEP_AWARE['rejected']}) AS \"{keys.get('rejected', 'rejected')}\"")
-    return "*"
-
-
-CONVERSATIONAL = ("trl-dpo", "trl-reward", "rdpo", "openrlhf")
 
 
 def _target(out: str, overwrite: bool) -> str:
@@ -146,12 +162,13 @@ def export(uri: str, fmt: str, out: str, *, version: Optional[int] = None, where
 def _write_export(uri, fmt, out, version, where, splits, keys, include_steps) -> dict[str, int]:
     con, version = open_dataset(uri, version)
     try:
+        form = EXPORT_FORMATS[fmt]
         filters = [f"({where})"] if where else []
-        if fmt == "step-dpo":
-            filters.append("pair_source = 'self_edit' AND granularity = 'step'")
-        elif fmt in CONVERSATIONAL and not include_steps:
+        if form.only:
+            filters.append(form.only)
+        elif form.conversational and not include_steps:
             filters.append("coalesce(granularity, 'solution') <> 'step'")
-        sql = f"SELECT prompt_id AS __prompt_id, {_select(fmt, keys or {})} FROM pairs"
+        sql = f"SELECT prompt_id AS __prompt_id, {form.select(keys or {})} FROM pairs"
         if filters:
             sql += " WHERE " + " AND ".join(filters)
         try:

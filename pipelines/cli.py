@@ -136,8 +136,6 @@ def _cmd_versions(args: argparse.Namespace) -> int:
 
 
 def _cmd_sql(args: argparse.Namespace) -> int:
-    from prefmill.dataset import run_query
-
     if (args.query is None) == (args.file is None):
         raise PrefmillError("give either a QUERY or --file FILE with the query")
     sql = args.query
@@ -364,8 +362,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     exp = sub.add_parser("export", help="write a version in a trainer's format, with a dataset card")
     exp.add_argument("uri")
-    exp.add_argument("--format", required=True, choices=["trl-dpo", "trl-reward", "step-dpo", "rdpo", "openrlhf",
-                                                          "jsonl", "parquet"])
+    exp.add_argument("--format", required=True, help="trl-dpo, trl-reward, step-dpo, rdpo, openrlhf, jsonl, parquet "
+                                                      "(the formats in prefmill.dataset.export.EXPORT_FORMATS)")
     exp.add_argument("--out", required=True)
     exp.add_argument("--version", type=int)
     exp.add_argument("--where", help="SQL condition over the pairs table")

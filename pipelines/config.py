@@ -24,6 +24,7 @@ from prefmill.transforms.generate import GenerateConfig
 from prefmill.transforms.judge import JudgeConfig
 from prefmill.transforms.llm.registry import BACKENDS, capability_problems
 from prefmill.transforms.pairs import PairsConfig
+from prefmill.transforms.pairs import idle_problems as pair_idle_problems
 from prefmill.transforms.read import InputConfig
 from prefmill.transforms.rise import InjectConfig
 from prefmill.transforms.route import RouteConfig
@@ -219,27 +220,9 @@ def idle_problems(config: "PrefmillConfig") -> list[str]:
     if config.inject.enabled and "self_edit" not in strategies:
         problems.append("inject.enabled: self-edits become pairs only through the self_edit strategy; add self_edit "
                         "to pairs.strategies, or set inject.enabled: false")
-    if "self_edit" in strategies and not config.inject.enabled:
-        problems.append("pairs.strategies has self_edit, but inject.enabled is false, so there are no self-edits; "
-                        "set inject.enabled: true (method: rule needs no model)")
-    if "judged" in strategies and not config.judge.enabled:
-        problems.append("pairs.strategies has judged, but judge.enabled is false: no prompt would be judged; set "
-                        "judge.enabled: true with judge.models, or drop judged")
     if config.judge.enabled and not config.judge.models:
         problems.append("judge.enabled: judge.models is empty; add at least one model entry")
-    if "delta" in strategies:
-        names = [n.lower() for n in config.pairs.model_strength]
-        if len(names) < 2:
-            problems.append("pairs.strategies has delta, which needs pairs.model_strength: at least two model "
-                            "names, strongest first")
-        elif len(set(names)) < len(names):
-            problems.append(f"pairs.model_strength names a model twice: {config.pairs.model_strength}")
-        if config.generate.mode == "models" and names:
-            known = {m.name.lower() for m in config.generate.models}
-            missing = [n for n in config.pairs.model_strength if n.lower() not in known]
-            if missing:
-                problems.append(f"pairs.model_strength {missing} match no generate.models name "
-                                f"({sorted(m.name for m in config.generate.models)}): delta pairs would skip them")
+    problems += pair_idle_problems(config)
     problems += capability_problems_of(config)
     model_path = config.route.model_path
     if config.route.enabled and model_path and not is_remote(model_path) and not os.path.isfile(model_path):

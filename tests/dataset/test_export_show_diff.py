@@ -128,3 +128,11 @@ def test_step_dpo_export_with_a_system_turn_keeps_the_question_and_the_steps_apa
         assert row["prompt"] in questions  # the question, not the system message
         assert "careful tutor" not in row["initial_reason_steps"]
         assert row["initial_reason_steps"] == "" or row["initial_reason_steps"].startswith("Step 1")
+
+
+def test_an_unknown_format_names_the_registered_ones(quickstart, tmp_path, capsys):
+    from prefmill.dataset.export import EXPORT_FORMATS
+
+    assert main(["export", quickstart, "--format", "trl-dop", "--out", str(tmp_path / "x")]) == 2
+    err = capsys.readouterr().err
+    assert "unknown format 'trl-dop'" in err and all(name in err for name in EXPORT_FORMATS)

@@ -1,8 +1,9 @@
-"""Verify: a verifiable reward (Verdict) for every candidate, by the prompt's domain.
+"""Verify: a verifiable reward (Verdict) for every candidate, by its prompt's domain's verifier.
 
-math -> `verify_math` against `reference.answer`; code -> `verify_code` against `reference.tests`, in the
-sandbox; instruction -> `verify_instructions` against `reference.constraints`. Chat has no verifier: its
-candidates get `passed=None, reason="no_verifier"` and are left to a judge, never counted as failures.
+The verifiers are a registry (registry.py): math -> `verify_math` against `reference.answer`; code ->
+`verify_code` against `reference.tests`, in the sandbox; instruction -> `verify_instructions` against
+`reference.constraints`. Chat has no verifier: its candidates get `passed=None, reason="no_verifier"` and
+are left to a judge, never counted as failures.
 """
 
 from __future__ import annotations
@@ -13,11 +14,12 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from prefmill.schemas import Candidate, Prompt, PromptCandidates, Verdict
 from prefmill.transforms.base import Reject, Stage
-from prefmill.transforms.verify.code import verify_code
-from prefmill.transforms.verify.instructions import verify_instructions
-from prefmill.transforms.verify.math_answer import Fallback, verify_math
-from prefmill.transforms.verify.sandbox import SandboxLimits, shared_sandbox
-from prefmill.transforms.verify.symbolic import shared_checker
+from prefmill.transforms.verify.math_answer import Fallback
+from prefmill.transforms.verify.sandbox import SandboxLimits
+
+
+def unverifiable(reason: str, verifier: str, evidence: str) -> Verdict:
+    return Verdict(passed=None, score=0.0, reason=reason, verifier=verifier, evidence=evidence)
 
 
 class VerifyConfig(BaseModel):
@@ -37,27 +39,17 @@ class VerifyConfig(BaseModel):
         "model code without an OS boundary (marked on every verdict and in the run summary)")
 
 
-def _unverifiable(reason: str, verifier: str, evidence: str) -> Verdict:
-    return Verdict(passed=None, score=0.0, reason=reason, verifier=verifier, evidence=evidence)
-
-
 def verify_candidate(prompt: Prompt, candidate: Candidate, config: VerifyConfig) -> Verdict:
-    reference = prompt.reference
-    if prompt.domain == "math":
-        if reference is None or not reference.answer:
-            return _unverifiable("no_reference", "math", "math prompt without a reference answer")
-        checker = shared_checker(config.math_timeout_s)
-        return verify_math(candidate.text, reference.answer, fallback=config.math_fallback, checker=checker)
-    if prompt.domain == "code":
-        if reference is None or reference.tests is None:
-            return _unverifiable("no_reference", "code", "code prompt without tests")
-        sandbox = shared_sandbox(config.sandbox_workers or None, config.sandbox)
-        return verify_code(candidate.text, reference.tests, sandbox=sandbox, limits=config.code_limits)
-    if prompt.domain == "instruction":
-        if reference is None or not reference.constraints:
-            return _unverifiable("no_reference", "instructions", "instruction prompt without constraints")
-        return verify_instructions(candidate.text, reference.constraints, prompt=prompt.question)
-    return _unverifiable("no_verifier", "", f"no verifier for domain {prompt.domain}")
+    """The verdict of the prompt's domain's verifier (registry.py); no verifier, or no reference to check
+    against, gives `passed=None` with the reason, never a failure."""
+    from prefmill.transforms.verify.registry import VERIFIERS
+
+    verifier = VERIFIERS.get(prompt.domain)
+    if verifier is None:
+        return unverifiable("no_verifier", "", f"no verifier for domain {prompt.domain}")
+    if prompt.reference is None or not verifier.has_reference(prompt.reference):
+        return unverifiable("no_reference", verifier.name, f"{prompt.domain} prompt without {verifier.reference}")
+    return verifier.check(prompt, candidate, config)
 
 
 class Verify(Stage):

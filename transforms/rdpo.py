@@ -1,7 +1,11 @@
-"""Verifier-grounded rationales: why chosen beats rejected, in words built from the verifiers' evidence.
+"""Rationales on pairs, as RDPO proposes ("Data-Centric Human Preference with Rationales for Direct Preference
+Alignment", arXiv:2407.14477, first titled "Data-Centric Human Preference Optimization with Rationales"):
+every pair carries why its chosen response is better, for rationale-aware training (`export --format rdpo`).
 
-Used for every pair a verifier decided, and always when no LLM judge is configured, so a pair never ships
-without its reason (rationale-enriched preference data, RDPO).
+The rule here: the rationale states facts the pipeline established, from the verifier's evidence (reference
+vs extracted answers, failing tests, broken constraints), the planted error of a self-edit pair, the judges'
+own aspect notes, or the model order of a delta pair. These are templates, not a model's words (an LLM
+annotator is issue 20's `annotate` stage).
 """
 
 from __future__ import annotations
@@ -58,3 +62,12 @@ def self_edit_rationale(edit, reference: str, granularity: str) -> str:
                 f"which makes the step wrong; the chosen step is the correct one.")
     return (f"The rejected solution changes {change} in {where} ({edit.error_type.replace('_', ' ')}); "
             f"{edit.evidence.replace('final answer', 'its final answer', 1)}.")
+
+
+DELTA_TEMPLATE = ("The chosen response comes from {chosen}, ranked above {rejected} in the configured model strength "
+                  "order (Delta Learning: the gap between a stronger and a weaker model carries the preference, no "
+                  "judge needed).")
+
+
+def delta_rationale(chosen_model: str, rejected_model: str) -> str:
+    return DELTA_TEMPLATE.format(chosen=chosen_model, rejected=rejected_model)

@@ -1,0 +1,41 @@
+"""The pair strategies, one registry line each: the method's module builds its pairs from a prompt's
+candidates, and says which run settings it needs (checked when the config is validated, so a strategy
+that would silently make nothing is refused with its fix).
+
+Lines run in this order for each prompt: a later strategy sees the pairs made before it (verified pairs
+are capped by the number of RISE self-edit pairs, one sampled pair per self-edit pair).
+
+Adding a strategy: one module with `build(pc, config, made, context) -> (pairs, reason_when_none)` and
+`idle(run_config) -> [problems]`, and one line here. The README's "Extending prefmill" has an example.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from prefmill.transforms.pairs import delta_learning, judged, rise, verified
+
+
+@dataclass(frozen=True)
+class PairStrategy:
+    name: str
+    build: Callable[..., tuple[list, str]]   # (pc, PairsConfig, pairs made so far, context) -> (pairs, reason)
+    idle: Callable[[Any], list[str]]          # (the whole run config) -> what would make it produce nothing
+    method: str                               # the paper, for the README and the dataset card
+
+
+STRATEGIES: dict[str, PairStrategy] = {s.name: s for s in (
+    PairStrategy("self_edit", rise.build, rise.idle, "RISE, arXiv:2410.06638"),
+    PairStrategy("verified", verified.build, verified.idle, "Tülu 3 verifiable rewards, arXiv:2411.15124"),
+    PairStrategy("judged", judged.build, judged.idle, "UltraFeedback, arXiv:2310.01377"),
+    PairStrategy("delta", delta_learning.build, delta_learning.idle, "Delta Learning, arXiv:2507.06187"),
+)}
+
+# Reasons that say only "this strategy had nothing to judge by": another strategy's reason explains more.
+WEAK_REASONS = {"unverified"}
+
+
+def idle_problems(run: Any) -> list[str]:
+    """Every selected strategy's complaint about the run config."""
+    return [problem for name in run.pairs.strategies for problem in STRATEGIES[name].idle(run)]

@@ -1,0 +1,52 @@
+"""The verifiers, one registry line per domain: what part of the prompt's reference it checks against, and
+the function that gives a candidate its Verdict.
+
+Adding a verifier: one module with `check(prompt, candidate, verify_config) -> Verdict` (a pure function of
+the texts; return `passed=None` when it cannot decide, never a guess), its domain in
+`schemas.records.Domain`, and one line here. The README's "Extending prefmill" has an example.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+from prefmill.schemas import Candidate, Prompt, Reference, Verdict
+
+
+@dataclass(frozen=True)
+class Verifier:
+    domain: str
+    name: str                                   # Verdict.verifier
+    reference: str                              # what it checks against, for messages
+    has_reference: Callable[[Reference], bool]  # whether a prompt's reference holds it
+    check: Callable[..., Verdict]               # (prompt, candidate, VerifyConfig) -> Verdict
+
+
+def _math(prompt: Prompt, candidate: Candidate, config) -> Verdict:
+    from prefmill.transforms.verify.math_answer import verify_math
+    from prefmill.transforms.verify.symbolic import shared_checker
+
+    return verify_math(candidate.text, prompt.reference.answer, fallback=config.math_fallback,
+                       checker=shared_checker(config.math_timeout_s))
+
+
+def _code(prompt: Prompt, candidate: Candidate, config) -> Verdict:
+    from prefmill.transforms.verify.code import verify_code
+    from prefmill.transforms.verify.sandbox import shared_sandbox
+
+    sandbox = shared_sandbox(config.sandbox_workers or None, config.sandbox)
+    return verify_code(candidate.text, prompt.reference.tests, sandbox=sandbox, limits=config.code_limits)
+
+
+def _instructions(prompt: Prompt, candidate: Candidate, config) -> Verdict:
+    from prefmill.transforms.verify.instructions import verify_instructions
+
+    return verify_instructions(candidate.text, prompt.reference.constraints, prompt=prompt.question)
+
+
+VERIFIERS: dict[str, Verifier] = {v.domain: v for v in (
+    Verifier("math", "math", "a reference answer", lambda r: bool(r.answer), _math),
+    Verifier("code", "code", "tests", lambda r: r.tests is not None, _code),
+    Verifier("instruction", "instructions", "constraints", lambda r: bool(r.constraints), _instructions),
+)}
