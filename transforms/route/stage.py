@@ -26,7 +26,9 @@ from prefmill.schemas import PreferencePair, Routing
 from prefmill.transforms.base import DEAD_LETTERS, MAIN, METRIC_PREFIX, Stage
 from prefmill.transforms.write import file_size
 from prefmill.transforms.route.features import bin_keys, pair_features
-from prefmill.transforms.route.policy import Item, PerformanceModel, RouteConfig, pair_cost, select, uncertainty_score
+from prefmill.transforms.route.budget import Item, pair_cost
+from prefmill.transforms.route.hyper import PerformanceModel
+from prefmill.transforms.route.policy import RouteConfig, select, uncertainty_score
 from prefmill.transforms.route.tagger import TagPrompts
 
 ITEMS = "items"
