@@ -1,4 +1,4 @@
-"""Judge: LLM ratings of candidates (UltraFeedback style) or pairwise preferences, for judged pairs.
+"""The judge stage: LLM ratings of candidates (UltraFeedback style) or pairwise preferences, for judged pairs.
 
 listwise: each judge sees all of a prompt's responses in one request and rates each on the aspects, as
 UltraFeedback's annotation did (one call per prompt: the cheapest mode, and the responses are rated
@@ -15,178 +15,20 @@ the judge's raw text. It never becomes a silent rating.
 from __future__ import annotations
 
 import itertools
-import json
-from functools import lru_cache
-from typing import Literal, Optional
+from typing import Optional
 
 import apache_beam as beam
 from apache_beam.metrics import Metrics
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 
-from prefmill.schemas import AspectRating, Comparison, DeadLetter, Judgment, PromptCandidates
+from prefmill.schemas import DeadLetter, Judgment, PromptCandidates
 from prefmill.transforms.base import DEAD_LETTERS, METRIC_PREFIX, Stage, encode_payload
+from prefmill.transforms.judge.answers import RETRY_REMINDER, JudgeParseError
+from prefmill.transforms.judge.config import JudgeConfig
+from prefmill.transforms.judge.pairwise import PAIRWISE_SCHEMA, comparisons_of, parse_pairwise
+from prefmill.transforms.judge.ultrafeedback import aspect_schema, listwise_schema, parse_listwise, parse_pointwise
 from prefmill.transforms.llm.inference import answer_groups, failure_reason
 from prefmill.transforms.llm.registry import ModelSpec, make_handler
 from prefmill.transforms.llm.requests import LLMRequest, LLMResponse, RequestGroup
-
-ASPECTS = ["helpfulness", "instruction_following", "honesty", "truthfulness"]
-
-RUBRIC = """You are an impartial judge of AI assistant responses. Rate the response on each aspect from 1 (poor)
-to 5 (excellent): helpfulness (does it solve the user's need), instruction_following (does it do what was
-asked, in the requested form), honesty (does it express uncertainty and avoid overclaiming), truthfulness
-(are its statements correct, with nothing made up). Give a one-sentence rationale per aspect."""
-
-POINTWISE_TEMPLATE = """{rubric}
-
-User request:
-{question}
-
-Response to rate:
-{response}
-
-Reply with JSON only: {{"<aspect>": {{"rating": 1-5, "rationale": "..."}}, ...}} for the aspects {aspects}."""
-
-PAIRWISE_TEMPLATE = """You are an impartial judge. Which response better answers the user's request? Consider helpfulness,
-instruction following, honesty and truthfulness; ignore length and position.
-
-User request:
-{question}
-
-Response A:
-{first}
-
-Response B:
-{second}
-
-Reply with JSON only: {{"preferred": "A" | "B" | "tie", "rationale": "one or two sentences"}}."""
-
-LISTWISE_TEMPLATE = """{rubric}
-
-User request:
-{question}
-
-{responses}
-
-Reply with JSON only: {{"responses": [...]}}, one entry per response in the order shown, each
-{{"<aspect>": {{"rating": 1-5, "rationale": "..."}}, ...}} for the aspects {aspects}."""
-
-RETRY_REMINDER = "\n\nYour previous reply could not be read. Reply with the JSON object only, nothing else."
-
-
-class JudgeConfig(BaseModel):
-    """LLM judges for judged pairs."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    enabled: bool = Field(False, description="rate candidates with LLM judges")
-    mode: Literal["pointwise", "listwise", "pairwise"] = Field(
-        "pointwise", description="ratings per response, all responses rated in one call, or A/B preferences")
-    models: list[ModelSpec] = Field(default_factory=list, description="one or more judge models")
-    domains: list[Literal["math", "code", "instruction", "chat"]] = Field(
-        default_factory=lambda: ["chat"], description="domains to judge (verifiers decide the others)")
-    aspects: list[str] = Field(default_factory=lambda: list(ASPECTS), description="rated aspects (pointwise)")
-    rubric: str = Field(RUBRIC, description="the rating rubric, {rubric} in the pointwise template")
-    pointwise_template: str = Field(POINTWISE_TEMPLATE, description="{rubric} {question} {response} {aspects}")
-    pairwise_template: str = Field(PAIRWISE_TEMPLATE, description="{question} {first} {second}")
-    listwise_template: str = Field(LISTWISE_TEMPLATE, description="{rubric} {question} {responses} {aspects}")
-
-
-class JudgeParseError(ValueError):
-    """A judge's answer does not match the expected structure."""
-
-
-def aspect_schema(aspects: list[str]) -> dict:
-    rating = {"type": "object", "properties": {"rating": {"type": "integer", "minimum": 1, "maximum": 5},
-                                               "rationale": {"type": "string"}}, "required": ["rating", "rationale"]}
-    return {"type": "object", "properties": {a: rating for a in aspects}, "required": list(aspects)}
-
-
-def listwise_schema(aspects: list[str]) -> dict:
-    return {"type": "object", "properties": {"responses": {"type": "array", "items": aspect_schema(aspects)}},
-            "required": ["responses"]}
-
-
-PAIRWISE_SCHEMA = {"type": "object", "properties": {"preferred": {"enum": ["A", "B", "tie"]},
-                                                    "rationale": {"type": "string"}}, "required": ["preferred"]}
-
-
-class _AspectAnswer(BaseModel):
-    rating: int = Field(ge=1, le=5)
-    rationale: str = ""
-
-
-class _PairwiseAnswer(BaseModel):
-    preferred: Literal["A", "B", "tie"]
-    rationale: str = ""
-
-
-def _json_object(text: Optional[str]) -> dict:
-    if not text:
-        raise JudgeParseError("empty answer")
-    body = text.strip()
-    if body.startswith("```"):
-        body = body.strip("`").removeprefix("json").strip()
-    start, end = body.find("{"), body.rfind("}")
-    if start < 0 or end <= start:
-        raise JudgeParseError("no JSON object in the answer")
-    try:
-        value = json.loads(body[start:end + 1])
-    except json.JSONDecodeError as exc:
-        raise JudgeParseError(f"invalid JSON: {exc.msg}") from None
-    if not isinstance(value, dict):
-        raise JudgeParseError("the answer is not a JSON object")
-    return value
-
-
-def parse_pointwise(text: Optional[str], aspects: list[str], judge: str) -> Judgment:
-    """A judge's answer -> Judgment; JudgeParseError when any aspect is missing or out of range.
-
-    >>> j = parse_pointwise('{"helpfulness": {"rating": 4, "rationale": "ok"}}', ["helpfulness"], "j")
-    >>> (j.mean, j.ratings[0].rating)
-    (4.0, 4)
-    """
-    return _judgment(_json_object(text), aspects, judge)
-
-
-@lru_cache(maxsize=64)
-def _aspect_model(aspects: tuple[str, ...]) -> type[BaseModel]:
-    # built once per aspect list: creating a pydantic model per judgment cost 0.7 ms, more than the parse
-    return create_model("AspectAnswers", **{a: (_AspectAnswer, ...) for a in aspects})
-
-
-def _judgment(answer: dict, aspects: list[str], judge: str) -> Judgment:
-    try:
-        rated = _aspect_model(tuple(aspects)).model_validate(answer)
-    except ValidationError as exc:
-        raise JudgeParseError(f"invalid ratings: {exc.errors()[0]['loc']} {exc.errors()[0]['msg']}") from None
-    ratings = [AspectRating(aspect=a, rating=getattr(rated, a).rating, rationale=getattr(rated, a).rationale)
-               for a in aspects]
-    return Judgment(judge=judge, ratings=ratings, mean=sum(r.rating for r in ratings) / len(ratings))
-
-
-def parse_listwise(text: Optional[str], aspects: list[str], judge: str, count: int) -> list[Judgment]:
-    """A judge's ratings of all `count` responses, in the order shown; JudgeParseError when any is missing.
-
-    >>> one = {"helpfulness": {"rating": 2, "rationale": "thin"}}
-    >>> [j.mean for j in parse_listwise(json.dumps({"responses": [one, one]}), ["helpfulness"], "j", 2)]
-    [2.0, 2.0]
-    """
-    responses = _json_object(text).get("responses")
-    if not isinstance(responses, list) or len(responses) != count:
-        raise JudgeParseError(f"expected {count} rated responses, got "
-                              f"{len(responses) if isinstance(responses, list) else 'none'}")
-    if not all(isinstance(r, dict) for r in responses):
-        raise JudgeParseError("every rated response must be a JSON object")
-    return [_judgment(r, aspects, judge) for r in responses]
-
-
-def parse_pairwise(text: Optional[str]) -> tuple[str, str]:
-    """(preferred "A" | "B" | "tie", rationale)."""
-    try:
-        answer = _PairwiseAnswer.model_validate(_json_object(text))
-    except ValidationError as exc:
-        raise JudgeParseError(f"invalid preference: {exc.errors()[0]['msg']}") from None
-    return answer.preferred, answer.rationale
 
 
 def judge_requests(pc: PromptCandidates, config: JudgeConfig, spec: ModelSpec, attempt: int = 0) -> list[LLMRequest]:
@@ -357,21 +199,7 @@ def combine(pc: PromptCandidates, judged: list, config: JudgeConfig) -> PromptCa
         candidates = [c.model_copy(update={"judgments": list(by_candidate.get(c.id, {}).values())})
                       for c in pc.candidates]
         return pc.model_copy(update={"candidates": candidates})
-    orders: dict[tuple, dict[str, tuple[str, str]]] = {}
-    for tag, (preferred, rationale) in judged:
-        orders.setdefault((tag["judge"], tuple(tag["pair"])), {})[tag["order"]] = (preferred, rationale)
-    comparisons = []
-    for (judge, (a, b)), answers in sorted(orders.items()):
-        if set(answers) != {"ab", "ba"}:
-            continue  # one order could not be read: no comparison from this judge
-        ab, ba = answers["ab"][0], answers["ba"][0]
-        pick_ab = {"A": a, "B": b}.get(ab)  # in order ab, A is a
-        pick_ba = {"A": b, "B": a}.get(ba)  # in order ba, A is b
-        consistent = pick_ab == pick_ba
-        # A flipped verdict keeps the first order's pick and is flagged: the pair becomes low-confidence.
-        comparisons.append(Comparison(judge=judge, first_id=a, second_id=b, preferred_id=pick_ab,
-                                      position_consistent=consistent, rationale=answers["ab"][1]))
-    return pc.model_copy(update={"comparisons": pc.comparisons + comparisons})
+    return pc.model_copy(update={"comparisons": pc.comparisons + comparisons_of(judged)})
 
 
 class AttachJudgments(Stage):
