@@ -27,6 +27,7 @@ import pyarrow.parquet as pq
 
 from prefmill.schemas import SCHEMA_VERSION, DatasetError
 from prefmill.dataset.query import close_dataset, open_dataset
+from prefmill.schemas.plugins import load_plugins
 
 # A RISE step pair is stored as prompt = [user, assistant: the solution so far], chosen/rejected = [the next
 # step]. In a conversational export that would be two assistant turns, which a chat template renders as a
@@ -80,6 +81,8 @@ EXPORT_FORMATS: dict[str, ExportFormat] = {f.name: f for f in (
     ExportFormat("jsonl", lambda k: "*", False, description="every column, JSON lines"),
     ExportFormat("parquet", lambda k: "*", False, description="every column, Parquet"),
 )}
+for _plugin in load_plugins("prefmill.export_formats"):  # other packages' formats (schemas/plugins.py)
+    EXPORT_FORMATS[_plugin.name] = _plugin
 FORMATS = tuple(EXPORT_FORMATS)
 
 

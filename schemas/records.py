@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import hashlib
 from datetime import datetime, timezone
-from typing import Any, Literal, Optional
+from typing import Annotated, Any, Literal, Optional
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 from prefmill.schemas.redact import redact
 
@@ -20,7 +20,8 @@ SCHEMA_VERSION = "3"  # 2: pairs.granularity; 3: pairs.judge (judges, agreement,
 
 Domain = Literal["math", "code", "instruction", "chat"]
 Role = Literal["system", "user", "assistant", "tool"]
-PairSource = Literal["verified", "judged", "delta", "self_edit", "sampled"]
+# the strategy that made a pair: verified, self_edit, judged, delta, or a plugin strategy's own name
+PairSource = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,39}$")]
 LabelSource = Literal["verifier", "ai", "human"]
 
 

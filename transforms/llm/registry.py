@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Annotated, Callable, Optional, Union
 
 from pydantic import Field, TypeAdapter
 
+from prefmill.schemas.plugins import load_plugins
 from prefmill.transforms.llm.spec import ModelBase, OpenAIModel, TransformersModel, VLLMModel
 
 if TYPE_CHECKING:
@@ -46,6 +47,9 @@ BACKENDS: dict[str, Backend] = {b.name: b for b in (
     Backend("transformers", TransformersModel, "prefmill.transforms.llm.hf_transformers:TransformersHandler",
             "transformers", frozenset({"stop"}), lambda spec: 8 * spec.transformers.batch_size),
 )}
+
+for _plugin in load_plugins("prefmill.backends"):  # other packages' backends (schemas/plugins.py)
+    BACKENDS[_plugin.name] = _plugin
 
 ModelSpec = Annotated[Union[tuple(b.entry for b in BACKENDS.values())], Field(discriminator="backend")]
 _SPEC = TypeAdapter(ModelSpec)

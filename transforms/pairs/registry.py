@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Callable
 
+from prefmill.schemas.plugins import load_plugins
 from prefmill.transforms.pairs import delta_learning, judged, rise, verified
 
 
@@ -31,6 +32,9 @@ STRATEGIES: dict[str, PairStrategy] = {s.name: s for s in (
     PairStrategy("judged", judged.build, judged.idle, "UltraFeedback, arXiv:2310.01377"),
     PairStrategy("delta", delta_learning.build, delta_learning.idle, "Delta Learning, arXiv:2507.06187"),
 )}
+
+for _plugin in load_plugins("prefmill.pair_strategies"):  # other packages' strategies (schemas/plugins.py)
+    STRATEGIES[_plugin.name] = _plugin
 
 # Reasons that say only "this strategy had nothing to judge by": another strategy's reason explains more.
 WEAK_REASONS = {"unverified"}

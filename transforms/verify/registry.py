@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from prefmill.schemas import Candidate, Prompt, Reference, Verdict
+from prefmill.schemas.plugins import load_plugins
 
 
 @dataclass(frozen=True)
@@ -50,3 +51,5 @@ VERIFIERS: dict[str, Verifier] = {v.domain: v for v in (
     Verifier("code", "code", "tests", lambda r: r.tests is not None, _code),
     Verifier("instruction", "instructions", "constraints", lambda r: bool(r.constraints), _instructions),
 )}
+for _plugin in load_plugins("prefmill.verifiers"):  # other packages' verifiers (schemas/plugins.py)
+    VERIFIERS[_plugin.domain] = _plugin
