@@ -10,6 +10,7 @@ reason. A section whose stage did not run is left out; every bar carries its cou
 from __future__ import annotations
 
 import html
+import json
 from collections import defaultdict
 from typing import Optional
 
@@ -77,10 +78,14 @@ def _pass_rates(stages: dict) -> list[tuple[str, dict[str, float], dict[str, flo
     """(label, percent per outcome, count per outcome) for each domain / model the verifier saw."""
     counts: dict[str, dict[str, float]] = defaultdict(dict)
     for key, value in (stages.get("verify", {}).get("extra") or {}).items():
-        if key.startswith("outcome:"):
+        if key.startswith("outcome "):  # transforms.verify.stage.outcome_key: JSON [domain, model, outcome]
+            domain, model, outcome = json.loads(key[len("outcome "):])
+        elif key.startswith("outcome:"):  # versions written by earlier prefmill releases: "outcome:d:m:o"
             _, domain, rest = key.split(":", 2)
-            model, outcome = rest.rsplit(":", 1)  # a model name may hold colons (e.g. an Ollama tag)
-            counts[f"{domain} / {model}"][outcome] = value
+            model, outcome = rest.rsplit(":", 1)
+        else:
+            continue
+        counts[f"{domain} / {model}"][outcome] = value
     rows = []
     for label in sorted(counts):
         c = counts[label]

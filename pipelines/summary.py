@@ -111,11 +111,13 @@ class RunSummary(BaseModel):
         lines.append(
             f"rows in {self.rows_in:,} = rows out {self.rows_out:,} + dead-lettered {self.rows_dead:,} ({verdict})"
         )
-        generate = self.stage("generate").extra
-        hits, misses = generate.get("cache_hits", 0), generate.get("cache_misses", 0)
-        if hits or misses:
-            # every LLM step (generation, self-edits, judges, tagger) counts its cache lookups here
-            lines.append(f"LLM requests {hits + misses:,}: cache hits {hits:,}, cache misses {misses:,}")
+        # each LLM step (generation, self-edits, judges, tagger) counts its cache lookups under its own stage
+        llm = [(s.name, s.extra.get("cache_hits", 0), s.extra.get("cache_misses", 0)) for s in self.stages]
+        llm = [(name, h, m) for name, h, m in llm if h or m]
+        if llm:
+            hits, misses = sum(h for _, h, _ in llm), sum(m for _, _, m in llm)
+            by_stage = ", ".join(f"{name} {h + m:,}" for name, h, m in llm)
+            lines.append(f"LLM requests {hits + misses:,} ({by_stage}): cache hits {hits:,}, cache misses {misses:,}")
         inject = self.stage("inject").extra
         if inject.get("edits_attempted"):
             kinds = ", ".join(f"{k[len('accepted_'):]} {v}" for k, v in sorted(inject.items())

@@ -26,9 +26,17 @@ LabelSource = Literal["verifier", "ai", "human"]
 
 
 class Record(BaseModel):
-    """Base of every record: unknown keys are errors, values are validated on assignment."""
+    """Base of every record: unknown keys are errors, values are validated on assignment, and a copy with
+    changes (`model_copy(update=...)`) validates each changed field, as assignment does (pydantic's own
+    `model_copy` would keep a pair with strength 9)."""
 
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+    def model_copy(self, *, update: Optional[dict[str, Any]] = None, deep: bool = False):
+        copy = super().model_copy(deep=deep)
+        for name, value in (update or {}).items():
+            setattr(copy, name, value)  # validate_assignment: the field's checks, then the model's validators
+        return copy
 
 
 def stable_id(*parts: object) -> str:

@@ -104,3 +104,17 @@ def test_run_charts_stay_after_a_review_import(routed, tmp_path):  # noqa: F811
     page = build_report(routed)
     assert "version 1" in page and "Human review: 8 answers" in page
     assert "<h2>Verifier pass rate by domain and model" in page and "no verifier" in page
+
+
+def test_a_model_name_with_colons_survives_into_the_pass_rate_chart(tmp_path):
+    import json
+
+    rows = [json.loads(line) for line in SAMPLE.read_text().splitlines() if '"domain": "math"' in line][:3]
+    for row in rows:
+        for candidate in row["candidates"]:
+            candidate["model"] = "ollama/" + candidate["model"] + ":7b-q4"
+    (tmp_path / "m.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    summary = run_config(validate_config({"input": {"path": str(tmp_path / "m.jsonl")},
+                                          "output": {"uri": str(tmp_path / "ds")}}), progress=False)
+    page = build_report(summary.uri)
+    assert "math / ollama/atlas-70b:7b-q4" in page and "math / ollama/cedar-1b:7b-q4" in page

@@ -68,7 +68,7 @@ def test_two_models_on_an_openai_server_make_verified_pairs(tmp_path):
         assert len(server.requests) == 8 * 2 * 2
     generate = summary.stage("generate")
     assert generate.extra["requests"] == 32 and generate.extra["cache_misses"] == 32
-    assert "LLM requests 32: cache hits 0, cache misses 32" in summary.render()
+    assert "LLM requests 32 (generate 32): cache hits 0, cache misses 32" in summary.render()
     assert summary.stage("pairs").emitted == 8 * 4  # 2 strong x 2 weak samples per prompt
     _, rows = run_query(summary.uri, "SELECT DISTINCT chosen_model, rejected_model FROM pairs")
     assert rows == [("strong", "weak")]

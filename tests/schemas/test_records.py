@@ -98,3 +98,19 @@ def test_records_reject_unknown_keys_and_out_of_range_values():
         _pair(strength=4)
     with pytest.raises(ValidationError, match="non-empty user message"):
         Prompt(id="p", messages=[Message(role="user", content="  ")])
+
+
+def test_a_copy_with_changes_is_validated_like_an_assignment():
+    import pydantic
+
+    from prefmill.schemas import Message, PreferencePair
+
+    pair = PreferencePair(id="p", prompt_id="q", domain="chat", prompt=[Message(role="user", content="hi")],
+                          chosen=[Message(role="assistant", content="a")], rejected=[Message(role="assistant", content="b")],
+                          chosen_model="m", rejected_model="n", pair_source="delta", label_source="ai",
+                          chosen_candidate_id="c1", rejected_candidate_id="c2", run_id="r", config_hash="h")
+    assert pair.model_copy(update={"strength": 2}).strength == 2
+    with pytest.raises(pydantic.ValidationError):
+        pair.model_copy(update={"strength": 9})
+    with pytest.raises(pydantic.ValidationError):
+        pair.model_copy(update={"no_such_field": 1})

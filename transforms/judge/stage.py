@@ -171,7 +171,7 @@ class JudgeCandidates(beam.PTransform):
         dead = []
         for spec in config.models:
             groups = current | f"JudgeRequests[{spec.name}]" >> beam.Map(_for_judge, config, spec)
-            parsed = (answer_groups(groups, f"Judge[{spec.name}]", make_handler(spec, self.cache_path),
+            parsed = (answer_groups(groups, f"Judge[{spec.name}]", make_handler(spec, self.cache_path, stage="judge"),
                                     second_try=SecondTry(config))
                       | f"Parse[{spec.name}]" >> beam.ParDo(_Parse(config, self.run_id)).with_outputs(
                           DEAD_LETTERS, main="ok"))

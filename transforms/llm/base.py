@@ -16,6 +16,7 @@ from apache_beam.metrics import Metrics
 import prefmill.transforms.llm.beam_ml  # noqa: F401  # first: Beam's RunInference without torch
 from apache_beam.ml.inference.base import ModelHandler  # noqa: E402
 
+from prefmill.transforms.base import METRIC_PREFIX
 from prefmill.transforms.llm.cache import ResponseCache
 from prefmill.transforms.llm.requests import (
     INFERENCE_ERROR, LLMRequest, LLMResponse, RequestGroup, SamplingParams, group_weight, request_key,
@@ -28,6 +29,7 @@ class LLMHandler(ModelHandler[LLMRequest, LLMResponse, Any]):
     """Base of the LLM backends: caching, batching hints and metrics around one `generate` hook."""
 
     backend = "llm"
+    stage = "generate"  # the stage whose counters (prefmill.<stage>) this handler's cache and engine time go to
 
     def __init__(self, *, model_id: str, cache_path: Optional[str] = None, max_batch_size: int = 64,
                  min_batch_size: Optional[int] = None) -> None:
@@ -126,12 +128,12 @@ class LLMHandler(ModelHandler[LLMRequest, LLMResponse, Any]):
                 results[index] = LLMResponse.from_cache(request, entry)
             else:
                 misses.append(index)
-        Metrics.counter("prefmill.generate", "cache_hits").inc(len(batch) - len(misses))
-        Metrics.counter("prefmill.generate", "cache_misses").inc(len(misses))
+        Metrics.counter(METRIC_PREFIX + self.stage, "cache_hits").inc(len(batch) - len(misses))
+        Metrics.counter(METRIC_PREFIX + self.stage, "cache_misses").inc(len(misses))
         if misses:
             started = time.monotonic()
             fresh = self.generate([batch[i] for i in misses], model)
-            Metrics.counter("prefmill.generate", "engine_ms").inc(int((time.monotonic() - started) * 1000))
+            Metrics.counter(METRIC_PREFIX + self.stage, "engine_ms").inc(int((time.monotonic() - started) * 1000))
             if len(fresh) != len(misses):
                 raise RuntimeError(f"{type(self).__name__}.generate returned {len(fresh)} responses for "
                                    f"{len(misses)} requests")

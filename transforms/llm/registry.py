@@ -66,13 +66,16 @@ def batch_size_of(spec: ModelBase) -> int:
     return spec.batch_size if spec.batch_size is not None else BACKENDS[spec.backend].batch_size(spec)
 
 
-def make_handler(spec: ModelBase, cache_path: Optional[str]) -> "LLMHandler":
-    """The handler for one model entry (imports the backend, and Beam's RunInference, only now)."""
+def make_handler(spec: ModelBase, cache_path: Optional[str], stage: str = "generate") -> "LLMHandler":
+    """The handler for one model entry (imports the backend, and Beam's RunInference, only now); its cache
+    and engine-time counters go to `stage` (generate, judge, inject, route)."""
     backend = BACKENDS[spec.backend]
     module, _, name = backend.handler.partition(":")
     handler_class = getattr(importlib.import_module(module), name)
-    return handler_class(model_id=spec.model, options=getattr(spec, backend.options), cache_path=cache_path,
-                         max_batch_size=batch_size_of(spec))
+    handler = handler_class(model_id=spec.model, options=getattr(spec, backend.options), cache_path=cache_path,
+                            max_batch_size=batch_size_of(spec))
+    handler.stage = stage
+    return handler
 
 
 def capability_problems(spec: ModelBase, needs: set[str], where: str) -> list[str]:

@@ -262,7 +262,7 @@ class LLMSelfEdit(beam.PTransform):
         if self.spread:
             prompts = prompts | "SpreadPrompts" >> beam.Reshuffle()  # over all workers, as for generation
         groups = prompts | "EditRequests" >> beam.Map(_edit_group, config)
-        answered = answer_groups(groups, "SelfEditInference", make_handler(config.model, self.cache_path))
+        answered = answer_groups(groups, "SelfEditInference", make_handler(config.model, self.cache_path, stage="inject"))
         return answered | "Outcomes" >> beam.Map(_outcomes)
 
 

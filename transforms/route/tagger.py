@@ -80,6 +80,6 @@ class TagPrompts(beam.PTransform):
             | "ByPrompt" >> beam.Map(lambda p: (p.prompt_id, p))
             | "OnePerPrompt" >> beam.combiners.Sample.FixedSizePerKey(1)
             | "TagRequest" >> beam.Map(lambda kv: tag_request(kv[1][0], spec))
-            | "Tag" >> run_inference(make_handler(spec, self.cache_path))
+            | "Tag" >> run_inference(make_handler(spec, self.cache_path, stage="route"))
             | "ParseTags" >> beam.Map(_parsed)
         )

@@ -8,6 +8,7 @@ are left to a judge, never counted as failures.
 
 from __future__ import annotations
 
+import json
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -16,6 +17,19 @@ from prefmill.schemas import Candidate, Prompt, PromptCandidates, Verdict
 from prefmill.transforms.base import Reject, Stage
 from prefmill.transforms.verify.math_answer import Fallback
 from prefmill.transforms.verify.sandbox import SandboxLimits
+
+
+OUTCOME = "outcome "
+
+
+def outcome_key(domain: str, model: str, outcome: str) -> str:
+    """A counter name that carries (domain, model, outcome) as JSON, so any model name survives the trip to
+    the report (colons included).
+
+    >>> outcome_key("math", "ollama/qwen2:7b", "pass")
+    'outcome ["math", "ollama/qwen2:7b", "pass"]'
+    """
+    return OUTCOME + json.dumps([domain, model, outcome], ensure_ascii=False)
 
 
 def unverifiable(reason: str, verifier: str, evidence: str) -> Verdict:
@@ -71,7 +85,7 @@ class Verify(Stage):
             verdict = verify_candidate(pc.prompt, candidate, self.config)
             self.counter(f"verdict_{verdict.verifier or 'none'}_{verdict.reason}").inc()
             outcome = "none" if verdict.passed is None else "pass" if verdict.passed else "fail"
-            self.counter(f"outcome:{pc.prompt.domain}:{candidate.model}:{outcome}").inc()  # pass rates for the report
+            self.counter(outcome_key(pc.prompt.domain, candidate.model, outcome)).inc()  # pass rates for the report
             if verdict.reason == "sandbox_error":
                 # The sandbox failed, not the program: the verdict stays empty (never a pair's rejected side)
                 # and the candidate is recorded, so the loss is visible and a re-run can retry it.
