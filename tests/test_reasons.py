@@ -1,6 +1,6 @@
 """Reason codes are one list (schemas/reasons.py): the README's table is rendered from it, and every reason
-the code can write (a Reject, a self-edit Discard or Check, a DeadLetter, a reason constant, a request
-failure's reason) is in it."""
+the code can write (a Reject, a dead_letter, a self-edit Discard or Check, a DeadLetter, a reason
+constant, a request failure's reason) is in it."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from prefmill.schemas.reasons import REASONS, known, reason_table
 from support import REPO
 
 # verdict reasons (correct, wrong_answer, ...) are not dead-letter reasons: they stay on the candidate
-_CALLS = {"Reject": 0, "Discard": 1, "Check": 1}
+_CALLS = {"Reject": 0, "Discard": 1, "Check": 1, "dead_letter": 1}
 
 
 def _written_reasons() -> set[str]:

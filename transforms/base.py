@@ -62,6 +62,21 @@ def encode_payload(payload: Any) -> str:
         return repr(payload)
 
 
+def count(stage: str, name: str, n: int = 1) -> None:
+    """Bump counter `name` of `stage` (`prefmill.<stage>`), for work counted outside a Stage's `handle`."""
+    Metrics.counter(METRIC_PREFIX + stage, name).inc(n)
+
+
+def dead_letter(stage: str, reason: str, *, record_id: str | None, payload: Any, error: str,
+                run_id: str) -> beam.pvalue.TaggedOutput:
+    """A dead letter written outside a Stage's `handle` (an LLM step's failed request, a judgment that cannot
+    be read), counted as the Stage base counts its rejects (`dead_letters`, `dead_<reason>`)."""
+    count(stage, "dead_letters")
+    count(stage, f"dead_{reason}")
+    return beam.pvalue.TaggedOutput(DEAD_LETTERS, DeadLetter(
+        stage=stage, reason=reason, record_id=record_id, payload=encode_payload(payload), error=error, run_id=run_id))
+
+
 class Stage(beam.DoFn):
     """Base DoFn of every stage. Subclasses set `name` and implement `handle`."""
 

@@ -17,11 +17,10 @@ from __future__ import annotations
 from typing import Literal, Optional
 
 import apache_beam as beam
-from apache_beam.metrics import Metrics
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from prefmill.schemas import Candidate, DeadLetter, PromptCandidates, TokenUsage, stable_id
-from prefmill.transforms.base import DEAD_LETTERS, METRIC_PREFIX, Reject, Stage, encode_payload
+from prefmill.schemas import Candidate, PromptCandidates, TokenUsage, stable_id
+from prefmill.transforms.base import DEAD_LETTERS, Reject, Stage, count, dead_letter
 from prefmill.transforms.llm.inference import answer_groups, failure_reason
 from prefmill.transforms.llm.registry import ModelSpec, make_handler
 from prefmill.transforms.llm.requests import LLMRequest, LLMResponse, RequestGroup
@@ -95,21 +94,18 @@ class _AddCandidates(beam.DoFn):
         fresh = []
         for response in group.responses:
             request = response.request
-            Metrics.counter(METRIC_PREFIX + "generate", "requests").inc()
+            count("generate", "requests")
             if response.ok:
                 if not response.cached and response.completion_tokens:
-                    Metrics.counter(METRIC_PREFIX + "generate", "completion_tokens").inc(response.completion_tokens)
+                    count("generate", "completion_tokens", response.completion_tokens)
                 fresh.append(candidate_from(response))
                 continue
             reason = failure_reason(response)
-            Metrics.counter(METRIC_PREFIX + "generate", "dead_letters").inc()
-            Metrics.counter(METRIC_PREFIX + "generate", f"dead_{reason}").inc()
-            yield beam.pvalue.TaggedOutput(DEAD_LETTERS, DeadLetter(
-                stage="generate", reason=reason,
-                record_id=f"{request.prompt_id}/{request.model}/{request.sample_index}",
-                payload=encode_payload({"prompt_id": request.prompt_id, "model": request.model,
-                                        "sample_index": request.sample_index, "messages": request.messages}),
-                error=f"{response.error} (after {response.attempts} attempt(s))", run_id=self.run_id))
+            yield dead_letter(
+                "generate", reason, record_id=f"{request.prompt_id}/{request.model}/{request.sample_index}",
+                payload={"prompt_id": request.prompt_id, "model": request.model,
+                         "sample_index": request.sample_index, "messages": request.messages},
+                error=f"{response.error} (after {response.attempts} attempt(s))", run_id=self.run_id)
         pc = group.owner
         fresh.sort(key=lambda c: c.sample_index)
         yield pc.model_copy(update={"candidates": list(pc.candidates) + fresh})

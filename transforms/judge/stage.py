@@ -18,10 +18,9 @@ import itertools
 from typing import Optional
 
 import apache_beam as beam
-from apache_beam.metrics import Metrics
 
-from prefmill.schemas import DeadLetter, Judgment, PromptCandidates
-from prefmill.transforms.base import DEAD_LETTERS, METRIC_PREFIX, Stage, encode_payload
+from prefmill.schemas import Judgment, PromptCandidates
+from prefmill.transforms.base import DEAD_LETTERS, Stage, count, dead_letter
 from prefmill.transforms.judge.answers import RETRY_REMINDER, JudgeParseError
 from prefmill.transforms.judge.config import JudgeConfig
 from prefmill.transforms.judge.pairwise import PAIRWISE_SCHEMA, comparisons_of, parse_pairwise
@@ -106,7 +105,7 @@ class SecondTry:
             response.extra["judgment"] = parse_answer(response, self.config)
             return None
         except JudgeParseError:
-            Metrics.counter(METRIC_PREFIX + "judge", "retries").inc()
+            count("judge", "retries")
             return retry_request(response.request)
 
 
@@ -123,27 +122,20 @@ class _Parse(beam.DoFn):
         judged = list(judged)
         for response in group.responses:
             request, tag = response.request, response.request.tag
-            Metrics.counter(METRIC_PREFIX + "judge", "judgments").inc()
+            count("judge", "judgments")
             if not response.ok:  # the request itself failed (network, HTTP, timeout): say so, not "unparseable"
-                reason = failure_reason(response)
-                Metrics.counter(METRIC_PREFIX + "judge", "dead_letters").inc()
-                Metrics.counter(METRIC_PREFIX + "judge", f"dead_{reason}").inc()
-                yield beam.pvalue.TaggedOutput(DEAD_LETTERS, DeadLetter(
-                    stage="judge", reason=reason, record_id=f"{request.prompt_id}/{tag['judge']}/{_about(tag)}",
-                    payload=encode_payload({"judge": tag["judge"]}), error=response.error, run_id=self.run_id))
+                yield dead_letter("judge", failure_reason(response), record_id=f"{request.prompt_id}/{tag['judge']}/"
+                                  f"{_about(tag)}", payload={"judge": tag["judge"]}, error=response.error,
+                                  run_id=self.run_id)
                 continue
             try:
                 parsed = response.extra["judgment"] if "judgment" in response.extra else parse_answer(
                     response, self.config)
                 judged.append((tag, parsed))
             except JudgeParseError as exc:
-                Metrics.counter(METRIC_PREFIX + "judge", "dead_letters").inc()
-                Metrics.counter(METRIC_PREFIX + "judge", "dead_unparseable_judgment").inc()
-                yield beam.pvalue.TaggedOutput(DEAD_LETTERS, DeadLetter(
-                    stage="judge", reason="unparseable_judgment",
-                    record_id=f"{request.prompt_id}/{tag['judge']}/{_about(tag)}",
-                    payload=encode_payload({"judge": tag["judge"], "answer": response.text}),
-                    error=str(exc), run_id=self.run_id))
+                yield dead_letter("judge", "unparseable_judgment", record_id=f"{request.prompt_id}/{tag['judge']}/"
+                                  f"{_about(tag)}", payload={"judge": tag["judge"], "answer": response.text},
+                                  error=str(exc), run_id=self.run_id)
         yield pc, judged
 
 

@@ -15,11 +15,10 @@ from dataclasses import dataclass
 from typing import Literal, Optional, Union
 
 import apache_beam as beam
-from apache_beam.metrics import Metrics
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from prefmill.schemas import Candidate, PromptCandidates, SelfEdit, Span, stable_id
-from prefmill.transforms.base import METRIC_PREFIX, Reject, Stage
+from prefmill.transforms.base import Reject, Stage, count
 from prefmill.transforms.llm.inference import answer_groups
 from prefmill.transforms.llm.registry import ModelSpec, make_handler
 from prefmill.transforms.llm.requests import LLMRequest, RequestGroup
@@ -156,10 +155,10 @@ def rule_edit(pc: PromptCandidates, candidate: Candidate, config: InjectConfig) 
 
 
 def _count(outcome: Union[SelfEdit, Discard]) -> Optional[Reject]:
-    Metrics.counter(METRIC_PREFIX + "inject", "edits_attempted").inc()
+    count("inject", "edits_attempted")
     if isinstance(outcome, SelfEdit):
-        Metrics.counter(METRIC_PREFIX + "inject", "edits_accepted").inc()
-        Metrics.counter(METRIC_PREFIX + "inject", f"accepted_{outcome.error_type}").inc()
+        count("inject", "edits_accepted")
+        count("inject", f"accepted_{outcome.error_type}")
         return None
     return Reject(outcome.reason, error=f"{outcome.error_type or 'edit'}: {outcome.detail}",
                   record_id=outcome.candidate_id)

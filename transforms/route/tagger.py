@@ -11,10 +11,9 @@ import json
 from typing import Optional
 
 import apache_beam as beam
-from apache_beam.metrics import Metrics
 
 from prefmill.schemas import PreferencePair
-from prefmill.transforms.base import METRIC_PREFIX
+from prefmill.transforms.base import count
 from prefmill.transforms.llm.requests import LLMRequest, LLMResponse
 from prefmill.transforms.route.features import TAG_VALUES
 
@@ -58,7 +57,7 @@ def parse_tags(text: Optional[str]) -> Optional[dict[str, str]]:
 
 def _parsed(response: LLMResponse):
     tags = parse_tags(response.text) if response.ok else None
-    Metrics.counter(METRIC_PREFIX + "route", "tagger_ok" if tags else "tagger_fallback").inc()
+    count("route", "tagger_ok" if tags else "tagger_fallback")
     return response.request.prompt_id, tags
 
 
