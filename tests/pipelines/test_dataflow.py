@@ -102,6 +102,10 @@ def test_worker_image_pins_move_together():
     assert beam == set(re.findall(r'"apache-beam\[gcp\]==([^"]+)"', pyproject)) and len(beam) == 1
     assert vllm == set(re.findall(r'"vllm==([^"]+)"', pyproject)) == {PINNED_VERSION}
     assert 'ENTRYPOINT ["/opt/apache/beam/boot"]' in dockerfile
+    import tomllib
+
+    folders = tomllib.loads(pyproject)["tool"]["setuptools"]["package-dir"].values()
+    assert [f for f in folders if f"COPY {f} ./{f}" not in dockerfile] == []  # the image holds every package
     assert "COPY --from=beam /opt/apache/beam /opt/apache/beam" in dockerfile
 
 
