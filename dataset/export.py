@@ -18,8 +18,7 @@ import json
 import os
 import shutil
 import tempfile
-from dataclasses import dataclass
-from typing import Callable, Optional
+from typing import Optional
 
 import duckdb
 import pyarrow as pa
@@ -27,7 +26,8 @@ import pyarrow.parquet as pq
 
 from prefmill.schemas import SCHEMA_VERSION, DatasetError
 from prefmill.dataset.query import close_dataset, open_dataset
-from prefmill.schemas.plugins import load_plugins
+from prefmill.dataset.export_format import ExportFormat
+from prefmill.schemas.plugins import add_plugins, load_plugins
 
 # A RISE step pair is stored as prompt = [user, assistant: the solution so far], chosen/rejected = [the next
 # step]. In a conversational export that would be two assistant turns, which a chat template renders as a
@@ -40,19 +40,6 @@ C = (f"CASE WHEN {_IS_STEP} THEN [{{'role': 'assistant', 'content': prompt[-1].c
      "ELSE chosen END")
 R = (f"CASE WHEN {_IS_STEP} THEN [{{'role': 'assistant', 'content': prompt[-1].content || rejected[1].content}}] "
      "ELSE rejected END")
-
-
-@dataclass(frozen=True)
-class ExportFormat:
-    """One trainer format: the SQL select list over `pairs` (given the `--keys` renames), whether its
-    messages are conversational (RISE step pairs are left out unless --include-steps), and the rows it
-    takes (a SQL condition, or None for all)."""
-
-    name: str
-    select: Callable[[dict[str, str]], str]
-    conversational: bool
-    only: Optional[str] = None
-    description: str = ""
 
 
 def _step_dpo(keys: dict[str, str]) -> str:
@@ -81,8 +68,7 @@ EXPORT_FORMATS: dict[str, ExportFormat] = {f.name: f for f in (
     ExportFormat("jsonl", lambda k: "*", False, description="every column, JSON lines"),
     ExportFormat("parquet", lambda k: "*", False, description="every column, Parquet"),
 )}
-for _plugin in load_plugins("prefmill.export_formats"):  # other packages' formats (schemas/plugins.py)
-    EXPORT_FORMATS[_plugin.name] = _plugin
+add_plugins(EXPORT_FORMATS, load_plugins("prefmill.export_formats"), "prefmill.export_formats")
 FORMATS = tuple(EXPORT_FORMATS)
 
 

@@ -68,16 +68,25 @@ def read_answers(path: str) -> list[dict[str, Any]]:
 
 
 def _item_answers(item: dict) -> list[dict[str, Any]]:
+    """Every submitted answer of one task or record. All of them, not the last: two annotators who disagree
+    on a pair make it `conflicting` (refused), never a silent pick."""
     if "data" in item:  # Label Studio: {"data": {...}, "annotations": [{"result": [...]}]}
         data = item["data"]
         choices = [r["value"]["choices"][0] for a in item.get("annotations") or [] if not a.get("was_cancelled")
                    for r in a.get("result") or [] if r.get("from_name") == "preference"]
         claimed = data.get("response_1_is")
-        return [{"pair_id": str(data["pair_id"]), "choice": c, "response_1_is": claimed} for c in choices[-1:]]
-    meta = item.get("metadata") or {}  # Argilla: {"id", "metadata", "responses": {"preference": [...]}}
-    values = [r["value"] for r in (item.get("responses") or {}).get("preference") or [] if "value" in r]
+        return [{"pair_id": str(data["pair_id"]), "choice": c, "response_1_is": claimed} for c in choices]
+    # Argilla: {"id", "metadata", "status", "responses": {"preference": [{"value", "user_id"(, "status")}]}}.
+    # `dataset.records.to_json` drops each response's status but keeps the record's: only a completed
+    # record's answers count (a draft or discarded answer is not a label), and a response that says its
+    # status must say submitted.
+    if item.get("status", "completed") != "completed":
+        return []
+    meta = item.get("metadata") or {}
+    values = [r["value"] for r in (item.get("responses") or {}).get("preference") or []
+              if "value" in r and r.get("status", "submitted") == "submitted"]
     pair_id = meta["pair_id"] if "pair_id" in meta else item["id"]
-    return [{"pair_id": str(pair_id), "choice": v, "response_1_is": meta.get("response_1_is")} for v in values[-1:]]
+    return [{"pair_id": str(pair_id), "choice": v, "response_1_is": meta.get("response_1_is")} for v in values]
 
 
 def sent_records(uri: str) -> dict[str, dict]:

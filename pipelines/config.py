@@ -24,7 +24,6 @@ from prefmill.transforms.generate import GenerateConfig
 from prefmill.transforms.judge import JudgeConfig
 from prefmill.transforms.llm.registry import BACKENDS, capability_problems
 from prefmill.transforms.pairs import PairsConfig
-from prefmill.transforms.pairs import idle_problems as pair_idle_problems
 from prefmill.transforms.read import InputConfig
 from prefmill.transforms.rise import InjectConfig
 from prefmill.transforms.route import RouteConfig
@@ -111,12 +110,23 @@ class PrefmillConfig(BaseModel):
     def data_hash(self) -> str:
         """Hash of everything that shapes the data (not where it goes or how it runs locally)."""
         body = self.model_dump(mode="json", exclude={"output", "runner", "name"})
+        body["plugins"] = data_plugins()  # an installed verifier or strategy changes labels: it is in the hash
         return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()[:16]
 
     def calls_models(self) -> bool:
         """Whether any stage calls an LLM (generation, self-edits, judges, the routing tagger)."""
         return (self.generate.mode != "recorded" or (self.inject.enabled and self.inject.method == "llm")
                 or self.judge.enabled or (self.route.enabled and self.route.tagger is not None))
+
+
+def data_plugins() -> list[str]:
+    """The installed plugins that shape the data: backends, verifiers and pair strategies (export formats
+    only shape files written later)."""
+    import prefmill.transforms.pairs.registry  # noqa: F401  (each registry loads its group at import)
+    import prefmill.transforms.verify.registry  # noqa: F401  (loads the verifier plugins)
+    from prefmill.schemas.plugins import loaded_plugins
+
+    return [p for p in loaded_plugins() if not p.startswith("prefmill.export_formats:")]
 
 
 def _members(annotation: Any) -> list[type[BaseModel]]:
@@ -222,6 +232,12 @@ def idle_problems(config: "PrefmillConfig") -> list[str]:
                         "to pairs.strategies, or set inject.enabled: false")
     if config.judge.enabled and not config.judge.models:
         problems.append("judge.enabled: judge.models is empty; add at least one model entry")
+    if config.judge.enabled and "judged" not in strategies:
+        problems.append("judge.enabled: judgments become pairs only through the judged strategy; add judged to "
+                        "pairs.strategies, or set judge.enabled: false (every judge call would be paid for and "
+                        "thrown away)")
+    from prefmill.transforms.pairs.registry import idle_problems as pair_idle_problems
+
     problems += pair_idle_problems(config)
     problems += capability_problems_of(config)
     model_path = config.route.model_path

@@ -28,7 +28,7 @@ from apache_beam.runners.runner import PipelineState
 
 from prefmill.pipelines import carry_labels, housekeeping
 from prefmill.pipelines.build import STAGES, RunContext, build_pipeline
-from prefmill.pipelines.config import PrefmillConfig, api_key_problems, backend_problems
+from prefmill.pipelines.config import PrefmillConfig, api_key_problems, backend_problems, data_plugins
 from prefmill.pipelines.runners import make_pipeline
 from prefmill.pipelines.summary import RunSummary, counters_from_result, stage_counts
 from prefmill.schemas import SCHEMA_VERSION, ConfigError, DeadLetter, PreferencePair, PrefmillError
@@ -280,6 +280,9 @@ def run_config(config: PrefmillConfig, *, output: Optional[str] = None, beam_arg
         "rows_in": summary.rows_in,
         "stages": {s.name: s.model_dump(exclude={"name"}) for s in summary.stages},
     }
+    plugins = data_plugins()
+    if plugins:
+        metadata["plugins"] = plugins  # which installed verifiers, strategies and backends made this data
     plan = {"run_id": ctx.run_id, "mode": config.output.mode, "files": files, "rows": rows, "metadata": metadata,
             "summary": summary.model_dump(mode="json")}
     run_dir = paths.run_dir(ctx.run_id)

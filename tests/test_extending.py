@@ -70,8 +70,14 @@ def test_the_readme_extension_examples_build_and_run(tmp_path):
         "input": {"path": str(data)}, "output": {"uri": str(tmp_path / "ds")},
         "generate": {"mode": "both", "models": [{"name": "echoer", "backend": "echo", "model": "none",
                                                  "echo": {"prefix": "You asked: "}}]},
-        "pairs": {"strategies": ["verified", "concise"], "max_pairs_per_prompt": 4}}))
+        "pairs": {"strategies": ["verified", "concise"], "max_pairs_per_prompt": 4},
+        # worker processes unpickle the echo handler without the registry imported first
+        "runner": {"direct_num_workers": 2, "direct_running_mode": "multi_processing"}}))
 
+    for module in ("echo", "phrase", "concise", "text_pairs"):  # each imports alone, in a fresh process
+        alone = subprocess.run([sys.executable, "-c", f"import prefmill_examples.{module}"], capture_output=True,
+                               text=True, env={**os.environ, "PYTHONPATH": str(root)}, timeout=120)
+        assert alone.returncode == 0, alone.stderr[-1500:]
     checked = prefmill(["validate", str(config)], root, tmp_path)
     assert checked.returncode == 0, checked.stderr
     ran = prefmill(["run", str(config), "--no-progress"], root, tmp_path)
@@ -99,3 +105,40 @@ def test_the_readme_extension_examples_build_and_run(tmp_path):
                                   "verify": {"enabled": False}, "pairs": {"strategies": ["concise"]}}))
     idle = prefmill(["validate", str(config)], root, tmp_path)
     assert idle.returncode == 2 and "concise, which needs verify.enabled: true" in idle.stderr
+
+    # the plugins are part of the data's identity: in the config hash and the commit metadata
+    meta = prefmill(["versions", str(tmp_path / "ds"), "--format", "json"], root, tmp_path)
+    assert meta.returncode == 0, meta.stderr
+    from prefmill.dataset.delta import version_info
+    from prefmill.dataset.layout import DatasetPaths
+
+    plugins = version_info(DatasetPaths.of(str(tmp_path / "ds")).table("pairs")).metadata["plugins"]
+    assert any(p.startswith("prefmill.verifiers:phrase = prefmill_examples.phrase:VERIFIER") for p in plugins)
+
+
+def test_a_plugin_may_not_replace_a_built_in_nor_pass_as_another_strategy(tmp_path):
+    root = tmp_path / "site"
+    root.mkdir()
+    build_package(root)
+    (root / "prefmill_examples" / "sly.py").write_text(
+        "from prefmill.transforms.verify.verifier import Verifier\n"
+        "from prefmill.transforms.pairs.strategy import PairStrategy\n"
+        "from prefmill.transforms.pairs.verified import build as verified_build\n"
+        "VERIFIER = Verifier('math', 'lenient', 'nothing', lambda ref: True, lambda p, c, cfg: None)\n"
+        "STRATEGY = PairStrategy('sly', verified_build, lambda run: [], 'passes its pairs off as verified')\n")
+    info = root / "prefmill_examples-0.1.dist-info" / "entry_points.txt"
+    data = tmp_path / "math.jsonl"
+    data.write_text((REPO / "sample_data" / "prompts.jsonl").read_text().splitlines()[0] + "\n")
+    config = tmp_path / "run.yaml"
+    config.write_text(json.dumps({"input": {"path": str(data)}, "output": {"uri": str(tmp_path / "ds")}}))
+    original = info.read_text()
+    info.write_text(original + "[prefmill.verifiers]\nlenient = prefmill_examples.sly:VERIFIER\n")
+    clash = prefmill(["validate", str(config)], root, tmp_path)
+    assert clash.returncode == 2 and "plugin 'math' would replace an existing entry" in clash.stderr
+
+    info.write_text(original + "[prefmill.pair_strategies]\nsly = prefmill_examples.sly:STRATEGY\n")
+    config.write_text(json.dumps({"input": {"path": str(data)}, "output": {"uri": str(tmp_path / "ds")},
+                                  "pairs": {"strategies": ["sly"]}}))
+    ran = prefmill(["run", str(config), "--no-progress", "--allow-partial"], root, tmp_path)
+    assert "pairs written 0" in ran.stdout or ran.returncode != 0, ran.stdout[-1500:]
+    assert "stage_error" in ran.stdout  # the mislabelled pairs are refused, with the reason in the dead letter

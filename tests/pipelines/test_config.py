@@ -103,6 +103,10 @@ JUDGE = {"name": "j", "backend": "openai", "model": "m", "openai": {"base_url": 
      r"\['cedar-1b'\] match no generate.models name"),
     ({"route": {"enabled": True, "policy": "hyper_gain", "model_path": "no/such/model.json"}},
      "route.model_path no/such/model.json: no such file"),
+    ({"judge": {"enabled": True, "models": [JUDGE]}}, "judgments become pairs only through the judged strategy"),
+    ({"verify": {"enabled": False}, "inject": {"enabled": True}, "pairs": {"strategies": ["self_edit"]}},
+     "RISE edits only verified-correct solutions"),
+    ({"verify": {"enabled": False}}, "verified, but verify.enabled is false"),
 ])
 def test_configs_that_would_silently_do_nothing_are_refused(sections, message):
     with pytest.raises(ConfigError, match=message):
@@ -132,3 +136,9 @@ def test_delta_names_match_whatever_their_case(tmp_path):
         "input": {"path": str(SAMPLE)}, "output": {"uri": str(tmp_path / "ds2")}, "verify": {"enabled": False},
         "pairs": {"strategies": ["delta"], "model_strength": ["atlas-70b", "birch-8b", "cedar-1b"]}}), progress=False)
     assert summary.pairs_written == same.pairs_written > 0
+
+
+def test_a_scheme_in_capitals_is_a_scheme():
+    entry = {**JUDGE, "openai": {"base_url": "HTTPS://api.example.com/v1"}}
+    config = validate_config(_with(judge={"enabled": True, "models": [entry]}, pairs={"strategies": ["judged"]}))
+    assert config.judge.models[0].openai.base_url == "HTTPS://api.example.com/v1"

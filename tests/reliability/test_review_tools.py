@@ -9,6 +9,7 @@ settings objects need a client object only to exist, so they get one whose conne
 
 from __future__ import annotations
 
+import html
 import json
 import uuid
 
@@ -65,15 +66,28 @@ def test_argilla_sdk_loads_the_export_and_its_answers_import(routed, tmp_path, a
         assert set(record.metadata.to_dict()) == {"pair_id"}
         assert "response_1_is" not in json.dumps(record.to_dict())
 
-    # an annotator answers in Argilla; `dataset.records.to_json(path)` writes what JsonIO.to_json writes
-    annotator = uuid.uuid4()
-    for record in records:
-        record.responses.add(rg.Response("preference", "response_2", user_id=annotator))
+    # annotators answer in Argilla; `dataset.records.to_json(path)` writes what JsonIO.to_json writes
+    first, second = uuid.uuid4(), uuid.uuid4()
+    for record in records[:6]:
+        record.responses.add(rg.Response("preference", "response_2", user_id=first))
+    records[6].responses.add(rg.Response("preference", "response_1", user_id=first))
+    records[6].responses.add(rg.Response("preference", "response_2", user_id=second))  # they disagree
+    records[7].responses.add(rg.Response("preference", "response_1", user_id=first, status="draft"))
     from argilla.records._io._json import JsonIO
 
     answers = JsonIO.to_json(records, tmp_path / "argilla-answers.json")
+    exported = json.loads(answers.read_text())
+    # the server computes a record's status (offline records say pending): completed once an answer is
+    # submitted; the draft-only record stays pending, and to_json keeps no per-response status
+    for record in exported[:7]:
+        record["status"] = "completed"
+    answers.write_text(json.dumps(exported))
+    shown = {r["id"]: r["fields"] for r in json.loads((out / "records.json").read_text())}
     assert main(["review", "import", routed, str(answers)]) == 0
-    assert _human_labels(routed) == 8
+    assert _human_labels(routed) == 6  # the disagreement is refused, the draft is not a label
+    _, rows = run_query(routed, "SELECT id, chosen[1].content FROM pairs WHERE label_source = 'human'")
+    for pair_id, chosen in rows:  # the picked response is the chosen side, whatever order it was shown in
+        assert html.escape(chosen, quote=True) == shown[pair_id]["response_2"]
 
 
 def test_the_old_argilla_settings_shape_is_what_the_sdk_rejected(tmp_path, argilla):
@@ -82,7 +96,7 @@ def test_the_old_argilla_settings_shape_is_what_the_sdk_rejected(tmp_path, argil
            "questions": [{"name": "preference", "type": "label_selection", "labels": ["a", "b"], "required": True}]}
     path = tmp_path / "old.json"
     path.write_text(json.dumps(old))
-    with pytest.raises(Exception, match="settings"):
+    with pytest.raises(Exception, match=r"validation error for QuestionModel\s+settings\s+Field required"):
         argilla.Settings.from_json(path)
 
 
@@ -107,7 +121,12 @@ def test_label_studio_sdk_parses_the_config_and_its_answers_import(routed, tmp_p
         annotation = {"result": [region._dict()]}  # a result as Label Studio's export holds it
         assert interface.validate_annotation(annotation)
         exported.append({"id": number + 1, "data": task["data"], "annotations": [annotation]})
+    exported[7]["annotations"].append({"result": [control.label(["response_2"], to_name="prompt")._dict()]})
     answers = tmp_path / "ls-answers.json"
     answers.write_text(json.dumps(exported))
     assert main(["review", "import", routed, str(answers)]) == 0
-    assert _human_labels(routed) == 8
+    assert _human_labels(routed) == 7  # two annotators who disagree on the last task: refused
+    shown = {t["data"]["pair_id"]: t["data"] for t in tasks}
+    _, rows = run_query(routed, "SELECT id, chosen[1].content FROM pairs WHERE label_source = 'human'")
+    for pair_id, chosen in rows:
+        assert f"<pre style='white-space:pre-wrap'>{html.escape(chosen, quote=True)}</pre>" == shown[pair_id]["response_1"]

@@ -125,7 +125,7 @@ class _Parse(beam.DoFn):
             count("judge", "judgments")
             if not response.ok:  # the request itself failed (network, HTTP, timeout): say so, not "unparseable"
                 yield dead_letter("judge", failure_reason(response), record_id=f"{request.prompt_id}/{tag['judge']}/"
-                                  f"{_about(tag)}", payload={"judge": tag["judge"]}, error=response.error,
+                                  f"{_about(tag)}", payload={"judge": tag["judge"]}, error=response.error or "no answer",
                                   run_id=self.run_id)
                 continue
             try:

@@ -39,7 +39,7 @@ class OpenAIOptions(BaseModel):
     @field_validator("base_url")
     @classmethod
     def _has_scheme(cls, url: str) -> str:
-        if not url.startswith(("http://", "https://")):
+        if not url.lower().startswith(("http://", "https://")):
             raise ValueError(f"base_url {url!r} needs its scheme, e.g. http://{url.split('://')[-1]}")
         return url
 

@@ -15,28 +15,17 @@ README's "Extending prefmill" section has a worked example, built by a test.
 from __future__ import annotations
 
 import importlib
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Annotated, Callable, Optional, Union
+from typing import TYPE_CHECKING, Annotated, Optional, Union
 
 from pydantic import Field, TypeAdapter
 
-from prefmill.schemas.plugins import load_plugins
-from prefmill.transforms.llm.spec import ModelBase, OpenAIModel, TransformersModel, VLLMModel
+from prefmill.schemas.plugins import add_plugins, load_plugins
+from prefmill.transforms.llm.spec import Backend, ModelBase, OpenAIModel, TransformersModel, VLLMModel
 
 if TYPE_CHECKING:
     from prefmill.transforms.llm.base import LLMHandler
 
 CAPABILITIES = ("structured_output", "stop", "logprobs", "scoring")
-
-
-@dataclass(frozen=True)
-class Backend:
-    name: str
-    entry: type[ModelBase]              # the config entry (its `backend` literal is `name`)
-    handler: str                        # "module:Class", imported only when a stage is built
-    options: str                        # the entry's field holding the backend's own options
-    capabilities: frozenset[str]
-    batch_size: Callable[[ModelBase], int]  # requests per RunInference batch when the entry sets none
 
 
 BACKENDS: dict[str, Backend] = {b.name: b for b in (
@@ -48,8 +37,7 @@ BACKENDS: dict[str, Backend] = {b.name: b for b in (
             "transformers", frozenset({"stop"}), lambda spec: 8 * spec.transformers.batch_size),
 )}
 
-for _plugin in load_plugins("prefmill.backends"):  # other packages' backends (schemas/plugins.py)
-    BACKENDS[_plugin.name] = _plugin
+add_plugins(BACKENDS, load_plugins("prefmill.backends"), "prefmill.backends")  # other packages' (schemas/plugins.py)
 
 ModelSpec = Annotated[Union[tuple(b.entry for b in BACKENDS.values())], Field(discriminator="backend")]
 _SPEC = TypeAdapter(ModelSpec)

@@ -3,12 +3,14 @@ every backend shares, and one entry model per backend holding that backend's own
 
 The entry models are plain pydantic and import nothing heavy, so a config validates without torch, vLLM or
 aiohttp. `prefmill.transforms.llm.registry` joins them into `ModelSpec`, a union keyed by `backend`: an
-`openai` entry with a `vllm:` block is an unknown key, not silently ignored options.
+`openai` entry with a `vllm:` block is an unknown key, not silently ignored options. `Backend` is the
+registry's line for one backend; a plugin imports it from here (not from the registry, which loads plugins).
 """
 
 from __future__ import annotations
 
-from typing import Literal, Optional
+from dataclasses import dataclass
+from typing import Callable, Literal, Optional
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -45,3 +47,13 @@ class VLLMModel(ModelBase):
 class TransformersModel(ModelBase):
     backend: Literal["transformers"]
     transformers: TransformersOptions = Field(default_factory=TransformersOptions)
+
+
+@dataclass(frozen=True)
+class Backend:
+    name: str
+    entry: type[ModelBase]              # the config entry (its `backend` literal is `name`)
+    handler: str                        # "module:Class", imported only when a stage is built
+    options: str                        # the entry's field holding the backend's own options
+    capabilities: frozenset[str]
+    batch_size: Callable[[ModelBase], int]  # requests per RunInference batch when the entry sets none

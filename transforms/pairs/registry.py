@@ -11,19 +11,11 @@ Adding a strategy: one module with `build(pc, config, made, context) -> (pairs, 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
-from prefmill.schemas.plugins import load_plugins
+from prefmill.schemas.plugins import add_plugins, load_plugins
 from prefmill.transforms.pairs import delta_learning, judged, rise, verified
-
-
-@dataclass(frozen=True)
-class PairStrategy:
-    name: str
-    build: Callable[..., tuple[list, str]]   # (pc, PairsConfig, pairs made so far, context) -> (pairs, reason)
-    idle: Callable[[Any], list[str]]          # (the whole run config) -> what would make it produce nothing
-    method: str                               # the paper, for the README and the dataset card
+from prefmill.transforms.pairs.strategy import PairStrategy
 
 
 STRATEGIES: dict[str, PairStrategy] = {s.name: s for s in (
@@ -33,8 +25,7 @@ STRATEGIES: dict[str, PairStrategy] = {s.name: s for s in (
     PairStrategy("delta", delta_learning.build, delta_learning.idle, "Delta Learning, arXiv:2507.06187"),
 )}
 
-for _plugin in load_plugins("prefmill.pair_strategies"):  # other packages' strategies (schemas/plugins.py)
-    STRATEGIES[_plugin.name] = _plugin
+add_plugins(STRATEGIES, load_plugins("prefmill.pair_strategies"), "prefmill.pair_strategies")
 
 # Reasons that say only "this strategy had nothing to judge by": another strategy's reason explains more.
 WEAK_REASONS = {"unverified"}

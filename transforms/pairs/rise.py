@@ -66,4 +66,7 @@ def idle(run) -> list[str]:
     if not run.inject.enabled:
         return ["pairs.strategies has self_edit, but inject.enabled is false, so there are no self-edits; set "
                 "inject.enabled: true (method: rule needs no model)"]
+    if not run.verify.enabled:
+        return ["pairs.strategies has self_edit, but verify.enabled is false: RISE edits only verified-correct "
+                "solutions, so there would be none; turn verification on"]
     return []

@@ -35,6 +35,10 @@ class BuildPairs(Stage):
         for name, strategy in STRATEGIES.items():
             if name in self.config.strategies:
                 made, reason = strategy.build(pc, self.config, pairs, context)
+                mislabelled = sorted({p.pair_source for p in made} - {name})
+                if mislabelled:  # a strategy speaks only for itself (a plugin may not pass as `verified`)
+                    raise ValueError(f"pair strategy {name!r} made pairs labelled {mislabelled}; its pairs must "
+                                     f"carry pair_source {name!r}")
                 pairs += made
                 if not made and reason:
                     reasons.append(reason)

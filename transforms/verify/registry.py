@@ -8,20 +8,9 @@ the texts; return `passed=None` when it cannot decide, never a guess), its domai
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Callable
-
-from prefmill.schemas import Candidate, Prompt, Reference, Verdict
-from prefmill.schemas.plugins import load_plugins
-
-
-@dataclass(frozen=True)
-class Verifier:
-    domain: str
-    name: str                                   # Verdict.verifier
-    reference: str                              # what it checks against, for messages
-    has_reference: Callable[[Reference], bool]  # whether a prompt's reference holds it
-    check: Callable[..., Verdict]               # (prompt, candidate, VerifyConfig) -> Verdict
+from prefmill.schemas import Candidate, Prompt, Verdict
+from prefmill.schemas.plugins import add_plugins, load_plugins
+from prefmill.transforms.verify.verifier import Verifier
 
 
 def _math(prompt: Prompt, candidate: Candidate, config) -> Verdict:
@@ -51,5 +40,4 @@ VERIFIERS: dict[str, Verifier] = {v.domain: v for v in (
     Verifier("code", "code", "tests", lambda r: r.tests is not None, _code),
     Verifier("instruction", "instructions", "constraints", lambda r: bool(r.constraints), _instructions),
 )}
-for _plugin in load_plugins("prefmill.verifiers"):  # other packages' verifiers (schemas/plugins.py)
-    VERIFIERS[_plugin.domain] = _plugin
+add_plugins(VERIFIERS, load_plugins("prefmill.verifiers"), "prefmill.verifiers", key="domain")

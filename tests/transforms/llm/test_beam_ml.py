@@ -34,7 +34,8 @@ def config(**extra):
 
 def test_the_plugin_goes_to_workers_only_in_runs_that_call_models():
     assert not any(LLM_PLUGIN in a for a in beam_arguments(config(), []))
-    judged = config(judge={"enabled": True, "models": [{"name": "j", "backend": "openai", "model": "j"}]})
+    judged = config(judge={"enabled": True, "models": [{"name": "j", "backend": "openai", "model": "j"}]},
+                    pairs={"strategies": ["judged"]})
     args = beam_arguments(judged, ["--beam_plugins=my.plugin"])
     assert f"--beam_plugins={LLM_PLUGIN}" in args and "--beam_plugins=my.plugin" in args
     # FnApiRunner's worker processes get no pipeline options: the plugins travel in its provisioning info
