@@ -158,11 +158,18 @@ class _Outcome:
             self.incomplete = True
             if result.status is None and "crash" not in self.statuses:
                 self.statuses.append("crash")  # the judge's trailer never came
+        gone = False  # the program ended (killed at a limit, crashed) during an earlier test
         for index, test in enumerate(asserts):
             entry = result.tests.get(index) or {}
-            if entry.get("ok") is True:  # the judge's report (partial credit; `passed` needs the trailer)
+            if entry.get("ok") is True and not gone:  # the judge's report (partial credit; `passed` needs the trailer)
                 self.passed += 1
                 continue
+            if entry.get("ok") is True:
+                # a test that needs no program (`assert True`) still "passes" after the program is gone: no credit,
+                # or the score would depend on whether the CPU or the wall-clock limit ended the program first
+                self.failures.append(f"test {index + 1}: ran after the program had ended ({result.status or 'gone'})")
+                continue
+            gone = gone or bool(entry.get("gone"))
             if entry.get("protocol"):
                 self.hacks.append(f"broke the harness protocol during test {index + 1}: {entry.get('error', '')[:200]}")
             if entry.get("unverifiable"):

@@ -88,3 +88,12 @@ def test_a_timeout_in_one_test_fails_the_rest_with_it(sandbox):
     verdict = verify_code(code, ["assert spin(0) is None", "spin(1)", "assert True"], sandbox=sandbox,
                           limits=SandboxLimits(wall_s=1.5, cpu_s=1))
     assert verdict.reason == "timeout" and verdict.score == pytest.approx(1 / 3)
+
+
+def test_a_test_that_runs_after_the_program_ended_earns_no_credit(sandbox):
+    """The program exits during test 2; test 3 needs no program and the judge still runs it. Credit stops
+    at the test the program ended in, whichever limit or exit ended it (CI under load once saw 2/3 here)."""
+    code = "```python\nimport os\ndef f(n):\n    if n:\n        os._exit(0)\n```"
+    verdict = verify_code(code, ["assert f(0) is None", "f(1)", "assert True"], sandbox=sandbox)
+    assert verdict.passed is False and verdict.score == pytest.approx(1 / 3), verdict
+    assert "ran after the program had ended" in verdict.evidence
