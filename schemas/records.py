@@ -18,7 +18,9 @@ from prefmill.schemas.redact import redact
 # Bump when a column is added, removed or changes meaning; stored in the commit metadata of every version.
 SCHEMA_VERSION = "3"  # 2: pairs.granularity; 3: pairs.judge (judges, agreement, position bias)
 
-Domain = Literal["math", "code", "instruction", "chat"]
+# chat, or the domain of a verifier in `transforms/verify/registry.py` (built in: math, code, instruction);
+# the reader refuses a name that is neither, so a new domain is its verifier's file and registry line
+Domain = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,39}$")]
 Role = Literal["system", "user", "assistant", "tool"]
 # the strategy that made a pair: verified, self_edit, judged, delta, or a plugin strategy's own name
 PairSource = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,39}$")]

@@ -18,13 +18,13 @@ from support import REPO
 EXAMPLE = re.compile(r"<!-- example: (\S+) -->\s*```(?:python|toml)\n(.*?)```", re.S)
 
 PROMPTS = [
-    {"id": "c1", "domain": "chat", "prompt": "Name the capital of France, please.", "reference": {"answer": "Paris"},
+    {"id": "c1", "domain": "trivia", "prompt": "Name the capital of France, please.", "reference": {"answer": "Paris"},
      "candidates": [
          {"model": "big", "text": "The capital of France is Paris, a city on the Seine known for its museums, cafes "
                                   "and the Eiffel Tower."},
          {"model": "small", "text": "Paris."},
          {"model": "tiny", "text": "I think it is Lyon."}]},
-    {"id": "c2", "domain": "chat", "prompt": "Which planet is called the red planet?", "reference": {"answer": "Mars"},
+    {"id": "c2", "domain": "trivia", "prompt": "Which planet is called the red planet?", "reference": {"answer": "Mars"},
      "candidates": [
          {"model": "big", "text": "Mars is called the red planet because iron oxide dust covers its surface."},
          {"model": "small", "text": "Jupiter."}]},

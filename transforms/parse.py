@@ -19,6 +19,7 @@ from typing import Any, Literal, Optional
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from prefmill.schemas import Candidate, Message, Prompt, PromptCandidates, Reference, stable_id
+from prefmill.transforms.verify.registry import check_domain
 
 Layout = Literal["native", "question_answer", "prompt_completions", "messages", "ifeval"]
 
@@ -57,7 +58,7 @@ class FieldMap(BaseModel):
     id: Optional[str] = Field("id", description="row id; null derives a stable id from the prompt text")
     prompt: str = Field("prompt", description="the prompt: a string or a list of {role, content} messages")
     system: Optional[str] = Field(None, description="optional system prompt, prepended as a system message")
-    domain: Optional[str] = Field("domain", description="math | code | instruction | chat")
+    domain: Optional[str] = Field("domain", description="chat or a verifier's domain (math, code, instruction)")
     answer: Optional[str] = Field("reference.answer", description="reference answer (math)")
     tests: Optional[str] = Field("reference.tests", description="unit tests (code)")
     constraints: Optional[str] = Field("reference.constraints", description="checkable constraints")
@@ -342,6 +343,10 @@ def _parse_object(row: dict, fields: FieldMap, default_domain: str, default_mode
         prompt = Prompt.model_validate(prompt_data)
     except ValidationError as exc:
         raise RowError(_validation_reason(exc), _describe(exc), record_id=prompt_id) from None
+    try:
+        check_domain(prompt.domain)
+    except ValueError as exc:
+        raise RowError(INVALID_VALUE, f"field '{fields.domain}': {exc}", record_id=prompt_id) from None
 
     cand_value = _get(row, fields.candidates)
     if cand_value is not _MISSING and cand_value is not None:

@@ -21,9 +21,9 @@ from apache_beam.io.filesystems import FileSystems
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from prefmill.schemas import InputError
-from prefmill.schemas.records import Domain
 from prefmill.transforms.base import DEAD_LETTERS, MAIN, Reject, Stage, apply_stage
 from prefmill.transforms.parse import DUPLICATE_ID, FieldMap, Layout, RowError, field_map_for, parse_row
+from prefmill.transforms.verify.registry import KnownDomain
 from prefmill.transforms.ranges import (
     DEFAULT_SPLIT_BYTES, FileRange, RawRow, plan_jsonl, plan_parquet, read_jsonl, read_parquet,
 )
@@ -41,7 +41,7 @@ class InputConfig(BaseModel):
     format: InputFormat = Field("auto", description="auto picks by extension; hf uses datasets.load_dataset")
     layout: Layout = Field("native", description="preset field mapping: native | question_answer | prompt_completions | messages")
     fields: dict[str, Optional[str]] = Field(default_factory=dict, description="overrides of the layout's field mapping")
-    default_domain: Domain = Field("chat", description="domain of rows that do not name one")
+    default_domain: KnownDomain = Field("chat", description="domain of rows that do not name one")
     candidate_model: str = Field("recorded", description="model name for recorded responses that do not name one")
     max_row_bytes: int = Field(1_000_000, gt=0, description="rows larger than this are dead-lettered (row_too_large)")
     dead_letter_payload_bytes: int = Field(

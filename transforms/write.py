@@ -15,12 +15,11 @@ import uuid
 
 import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
-from apache_beam.metrics import Metrics
 from apache_beam.transforms.window import GlobalWindow
 from apache_beam.utils.windowed_value import WindowedValue
 
 from prefmill.schemas import arrow_schema, to_row
-from prefmill.transforms.base import METRIC_PREFIX
+from prefmill.transforms.base import count
 from prefmill.transforms.progress import BOARD
 
 
@@ -38,8 +37,6 @@ class _WriteParts(beam.DoFn):
         self.run_id = run_id
         self.model = model
         self.rows_per_file = rows_per_file
-        self.rows_counter = Metrics.counter(METRIC_PREFIX + "write", f"rows_{model.__name__}")
-        self.files_counter = Metrics.counter(METRIC_PREFIX + "write", f"files_{model.__name__}")
 
     def start_bundle(self) -> None:
         self.rows: list[dict] = []
@@ -80,8 +77,8 @@ class _WriteParts(beam.DoFn):
         self.part = None
         path = f"{self.table_uri}/{relative}"
         size = file_size(path)
-        self.rows_counter.inc(rows)
-        self.files_counter.inc()
+        count("write", f"rows_{self.model.__name__}", rows)
+        count("write", f"files_{self.model.__name__}")
         return {"path": relative, "rows": rows, "bytes": size, "mtime_ms": int(time.time() * 1000)}
 
 

@@ -103,3 +103,14 @@ def test_ifeval_rows_with_mismatched_kwargs_are_dead_lettered():
     with pytest.raises(RowError) as err:
         parse_row(json.dumps(row), field_map_for("ifeval"))
     assert err.value.reason == "wrong_type"
+
+
+def test_an_unknown_domain_names_the_known_ones_and_a_verifier_adds_one(monkeypatch):
+    from prefmill.transforms.verify import registry
+
+    with pytest.raises(RowError) as caught:
+        parse_row(b'{"id": "a", "prompt": "hi", "domain": "trivia"}', field_map_for("native"))
+    assert caught.value.reason == "invalid_value"
+    assert "unknown domain 'trivia': use one of chat, code, instruction, math" in str(caught.value)
+    monkeypatch.setitem(registry.VERIFIERS, "trivia", registry.VERIFIERS["math"])  # what a registry line does
+    assert parse_row(b'{"id": "a", "prompt": "hi", "domain": "trivia"}', field_map_for("native")).prompt.domain == "trivia"

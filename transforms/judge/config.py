@@ -6,10 +6,10 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from prefmill.schemas.records import Domain
 from prefmill.transforms.judge.pairwise import PAIRWISE_TEMPLATE
 from prefmill.transforms.judge.ultrafeedback import ASPECTS, LISTWISE_TEMPLATE, POINTWISE_TEMPLATE, RUBRIC
 from prefmill.transforms.llm.registry import ModelSpec
+from prefmill.transforms.verify.registry import KnownDomain
 
 
 class JudgeConfig(BaseModel):
@@ -21,7 +21,7 @@ class JudgeConfig(BaseModel):
     mode: Literal["pointwise", "listwise", "pairwise"] = Field(
         "pointwise", description="ratings per response, all responses rated in one call, or A/B preferences")
     models: list[ModelSpec] = Field(default_factory=list, description="one or more judge models")
-    domains: list[Domain] = Field(
+    domains: list[KnownDomain] = Field(
         default_factory=lambda: ["chat"], description="domains to judge (verifiers decide the others)")
     aspects: list[str] = Field(default_factory=lambda: list(ASPECTS), description="rated aspects (pointwise)")
     rubric: str = Field(RUBRIC, description="the rating rubric, {rubric} in the pointwise template")

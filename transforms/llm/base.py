@@ -11,12 +11,10 @@ import copy
 import time
 from typing import Any, Callable, Iterable, Optional, Sequence
 
-from apache_beam.metrics import Metrics
-
 import prefmill.transforms.llm.beam_ml  # noqa: F401  # first: Beam's RunInference without torch
 from apache_beam.ml.inference.base import ModelHandler  # noqa: E402
 
-from prefmill.transforms.base import METRIC_PREFIX
+from prefmill.transforms.base import count
 from prefmill.transforms.llm.cache import ResponseCache
 from prefmill.transforms.llm.requests import (
     INFERENCE_ERROR, LLMRequest, LLMResponse, RequestGroup, SamplingParams, group_weight, request_key,
@@ -128,12 +126,12 @@ class LLMHandler(ModelHandler[LLMRequest, LLMResponse, Any]):
                 results[index] = LLMResponse.from_cache(request, entry)
             else:
                 misses.append(index)
-        Metrics.counter(METRIC_PREFIX + self.stage, "cache_hits").inc(len(batch) - len(misses))
-        Metrics.counter(METRIC_PREFIX + self.stage, "cache_misses").inc(len(misses))
+        count(self.stage, "cache_hits", len(batch) - len(misses))
+        count(self.stage, "cache_misses", len(misses))
         if misses:
             started = time.monotonic()
             fresh = self.generate([batch[i] for i in misses], model)
-            Metrics.counter(METRIC_PREFIX + self.stage, "engine_ms").inc(int((time.monotonic() - started) * 1000))
+            count(self.stage, "engine_ms", int((time.monotonic() - started) * 1000))
             if len(fresh) != len(misses):
                 raise RuntimeError(f"{type(self).__name__}.generate returned {len(fresh)} responses for "
                                    f"{len(misses)} requests")

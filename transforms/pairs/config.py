@@ -6,7 +6,7 @@ from typing import Literal, Optional
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from prefmill.schemas.records import Domain
+from prefmill.transforms.verify.registry import KnownDomain
 
 
 class PairsConfig(BaseModel):
@@ -34,8 +34,8 @@ class PairsConfig(BaseModel):
     judge_rationale_template: str = Field(
         "Judged by {judges}: mean rating {chosen_mean:.2f} vs {rejected_mean:.2f}. Chosen: {chosen_rationale} "
         "Rejected: {rejected_rationale}", description="judged pairs' rationale, from the judges' own words")
-    delta_domains: list[Domain] = Field(
-        default_factory=lambda: ["math", "code", "instruction", "chat"], description="delta: domains it applies to")
+    delta_domains: Optional[list[KnownDomain]] = Field(
+        None, description="delta: domains it applies to (unset: every domain)")
     model_strength: list[str] = Field(
         default_factory=list, description="delta: model names, strongest first (Delta Learning)")
     max_length_ratio: Optional[float] = Field(

@@ -22,7 +22,7 @@ def delta_pairs(pc: PromptCandidates, config: PairsConfig, *, run_id: str, confi
 
     margin = rank gap / (number of ranked models - 1); strength = the rank gap, at most 3.
     """
-    if pc.prompt.domain not in config.delta_domains:
+    if config.delta_domains is not None and pc.prompt.domain not in config.delta_domains:
         return []
     rank = {name.lower(): i for i, name in enumerate(config.model_strength)}  # atlas-70B is atlas-70b
     ranked = [c for c in pc.candidates if c.model.lower() in rank]

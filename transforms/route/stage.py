@@ -19,11 +19,10 @@ from typing import Optional
 
 import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
-from apache_beam.metrics import Metrics
 from apache_beam.pvalue import AsDict, AsSingleton, TaggedOutput
 
 from prefmill.schemas import PreferencePair, Routing
-from prefmill.transforms.base import DEAD_LETTERS, MAIN, METRIC_PREFIX, Stage
+from prefmill.transforms.base import DEAD_LETTERS, MAIN, Stage, count
 from prefmill.transforms.write import file_size
 from prefmill.transforms.route.features import bin_keys, pair_features
 from prefmill.transforms.route.budget import Item, pair_cost
@@ -107,8 +106,6 @@ class ApplyRouting(beam.DoFn):
     def __init__(self, staging_uri: str, table_uri: str) -> None:
         self.staging_uri = staging_uri.rstrip("/")
         self.table_uri = table_uri.rstrip("/")
-        self.counters = {name: Metrics.counter(METRIC_PREFIX + "route", name)
-                         for name in ("routed_human", "routed_ai", "routed_verifier_kept_ai")}
         self._chosen = None  # (the side input, its ids as an Arrow array): built once, not per part
 
     def process(self, part: dict, human: frozenset):
@@ -129,9 +126,9 @@ class ApplyRouting(beam.DoFn):
         table = table.set_column(table.schema.get_field_index("routing"), table.schema.field("routing"), new_routing)
         humans = pc.sum(is_human).as_py() or 0
         kept_by_verifier = pc.sum(pc.equal(routing.field("policy"), "verifier")).as_py() or 0
-        self.counters["routed_human"].inc(humans)
-        self.counters["routed_ai"].inc(table.num_rows - humans)
-        self.counters["routed_verifier_kept_ai"].inc(kept_by_verifier)
+        count("route", "routed_human", humans)
+        count("route", "routed_ai", table.num_rows - humans)
+        count("route", "routed_verifier_kept_ai", kept_by_verifier)
         # the final name follows the staged one, so a retried bundle overwrites rather than duplicates
         path = f"{self.table_uri}/{part['path']}"
         with FileSystems.create(path) as handle:

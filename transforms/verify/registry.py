@@ -2,11 +2,15 @@
 the function that gives a candidate its Verdict.
 
 Adding a verifier: one module with `check(prompt, candidate, verify_config) -> Verdict` (a pure function of
-the texts; return `passed=None` when it cannot decide, never a guess), its domain in
-`schemas.records.Domain`, and one line here. The README's "Extending prefmill" has an example.
+the texts; return `passed=None` when it cannot decide, never a guess) and one line here; its domain is then
+a name input rows and config may use (`known_domains`). The README's "Extending prefmill" has an example.
 """
 
 from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import AfterValidator
 
 from prefmill.schemas import Candidate, Prompt, Verdict
 from prefmill.schemas.plugins import add_plugins, load_plugins
@@ -40,4 +44,22 @@ VERIFIERS: dict[str, Verifier] = {v.domain: v for v in (
     Verifier("code", "code", "tests", lambda r: r.tests is not None, _code),
     Verifier("instruction", "instructions", "constraints", lambda r: bool(r.constraints), _instructions),
 )}
+
+
+def known_domains() -> list[str]:
+    """chat (open prompts: judges or plugins decide them) and every verifier's domain."""
+    return ["chat", *sorted(VERIFIERS)]
+
+
+def check_domain(name: str) -> str:
+    """A domain name a config or input row may use, or ValueError naming the known ones and the fix."""
+    if name not in VERIFIERS and name != "chat":
+        raise ValueError(f"unknown domain {name!r}: use one of {', '.join(known_domains())} (a new domain "
+                         "needs a verifier: README 'Extending prefmill')")
+    return name
+
+
+KnownDomain = Annotated[str, AfterValidator(check_domain)]
+
+# last: a plugin's module may import this one (its names above exist by then)
 add_plugins(VERIFIERS, load_plugins("prefmill.verifiers"), "prefmill.verifiers", key="domain")

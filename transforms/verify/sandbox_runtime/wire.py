@@ -4,7 +4,7 @@ The program's side (`encode`) turns a value into tagged JSON; the judge's side (
 objects of exact builtin types from it. Whatever the program sends, the judge ends up holding plain data
 whose `==`, `bool` and ordering are Python's own: an `int` subclass whose `__eq__` always answers True
 arrives as its integer value, and an object of the program's own class arrives as a `Handle` the judge
-refuses to compare (see `harness.Remote`). Frames are length-prefixed and capped.
+refuses to compare (see `referee.Remote`). Frames are length-prefixed and capped.
 """
 
 import collections
@@ -290,3 +290,10 @@ def decode(node, wrap=lambda handle: handle, depth=0, refs=None):
             ZeroDivisionError) as exc:
         raise WireError(f"bad {tag!r} value: {exc}") from None
     raise WireError(f"unknown tag {tag!r}")
+
+
+def describe(exc):
+    """An exception as one short line of text: its type and message, the end kept."""
+    import traceback
+
+    return "".join(traceback.format_exception_only(type(exc), exc)).strip()[-500:] or type(exc).__name__
