@@ -8,7 +8,9 @@ cache hits, sends only the misses to the backend and stores what finished.
 from __future__ import annotations
 
 import copy
+import threading
 import time
+import weakref
 from typing import Any, Callable, Iterable, Optional, Sequence
 
 import prefmill.transforms.llm.beam_ml  # noqa: F401  # first: Beam's RunInference without torch
@@ -21,6 +23,24 @@ from prefmill.transforms.llm.requests import (
 )
 
 __all__ = ["LLMHandler", "LLMRequest", "LLMResponse", "RequestGroup", "SamplingParams", "request_key"]
+
+
+_ENGINES: "weakref.WeakValueDictionary[str, Any]" = weakref.WeakValueDictionary()
+_ENGINES_LOCK = threading.Lock()
+
+
+def shared_engine(identity: Optional[str], load: Callable[[], Any]) -> Any:
+    """The engine loaded in this process under `identity`, loading it with `load()` if none is alive. Beam
+    shares a model across RunInference steps only when it shares it across processes, so in-process
+    backends (transformers) share here: held weakly, an engine lives while a stage holds it."""
+    if identity is None:
+        return load()
+    with _ENGINES_LOCK:
+        engine = _ENGINES.get(identity)
+        if engine is None:
+            engine = load()
+            _ENGINES[identity] = engine
+        return engine
 
 
 class LLMHandler(ModelHandler[LLMRequest, LLMResponse, Any]):
@@ -45,6 +65,17 @@ class LLMHandler(ModelHandler[LLMRequest, LLMResponse, Any]):
     # -- hooks for backends --------------------------------------------------------------------------
     def generate(self, requests: list[LLMRequest], model: Any) -> list[LLMResponse]:
         raise NotImplementedError
+
+    def score(self, requests: list[LLMRequest], model: Any) -> list[LLMResponse]:
+        """Scoring requests (`score_text` set) -> responses with `token_logprobs`: log p(each token of
+        score_text | the rendered prompt, the tokens before it). Backends with the `scoring` capability."""
+        raise NotImplementedError(f"backend {self.backend} cannot score")
+
+    def engine_identity(self) -> Optional[str]:
+        """What makes two handlers' loaded models interchangeable: stages whose handlers give the same
+        identity share one loaded engine per worker (RunInference's `model_identifier`), so a model is
+        loaded once however many stages use it. None (the default): this handler's model is its own."""
+        return None
 
     def for_groups(self, second_try: Optional[Callable[[LLMResponse], Optional[LLMRequest]]] = None) -> "LLMHandler":
         """This handler taking RequestGroups instead of single requests: a batch holds whole groups, up to
@@ -117,7 +148,8 @@ class LLMHandler(ModelHandler[LLMRequest, LLMResponse, Any]):
     def _answer(self, batch: Sequence[LLMRequest], model: Any) -> list[LLMResponse]:
         for request in batch:
             if not request.key:
-                request.key = request_key(self.model_id, request.messages, request.params, request.sample_index)
+                request.key = request_key(self.model_id, request.messages, request.params, request.sample_index,
+                                          request.score_text)
         results: list[Optional[LLMResponse]] = [None] * len(batch)
         misses: list[int] = []
         for index, request in enumerate(batch):
@@ -128,14 +160,18 @@ class LLMHandler(ModelHandler[LLMRequest, LLMResponse, Any]):
                 misses.append(index)
         count(self.stage, "cache_hits", len(batch) - len(misses))
         count(self.stage, "cache_misses", len(misses))
-        if misses:
+        scoring = [i for i in misses if batch[i].score_text is not None]
+        sampling = [i for i in misses if batch[i].score_text is None]
+        for hook, indices in ((self.generate, sampling), (self.score, scoring)):
+            if not indices:
+                continue
             started = time.monotonic()
-            fresh = self.generate([batch[i] for i in misses], model)
+            fresh = hook([batch[i] for i in indices], model)
             count(self.stage, "engine_ms", int((time.monotonic() - started) * 1000))
-            if len(fresh) != len(misses):
-                raise RuntimeError(f"{type(self).__name__}.generate returned {len(fresh)} responses for "
-                                   f"{len(misses)} requests")
-            for index, response in zip(misses, fresh):
+            if len(fresh) != len(indices):
+                raise RuntimeError(f"{type(self).__name__}.{hook.__name__} returned {len(fresh)} responses for "
+                                   f"{len(indices)} requests")
+            for index, response in zip(indices, fresh):
                 self.remember(response)
                 results[index] = response
         return [r for r in results if r is not None]

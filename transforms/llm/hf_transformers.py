@@ -1,10 +1,14 @@
-"""Hugging Face transformers on CPU or GPU: batched, left-padded generation with the chat template.
+"""Hugging Face transformers on CPU or GPU: batched, left-padded generation with the chat template, and
+scoring (a batched forward pass, right-padded).
 
 Requests are grouped by sampling parameters and generated `batch_size` at a time. Sampling is seeded per
 batch from the requests' seeds and sample indices, so the same batch gives the same text. `finish_reason`
 is "stop" when the model emitted its end token or a `sampling.stop` string (cut off, as OpenAI-compatible
-servers do) and "length" when it hit `max_tokens`. There is no constrained decoding here: a stage that
-needs structured output (judges, the tagger) is refused at validate time for this backend.
+servers do) and "length" when it hit `max_tokens`. With `sampling.logprobs` each generated token's
+log-probability under the model (before temperature and top-p, as vLLM reports it) comes back too.
+There is no constrained decoding here: a stage that needs structured output (judges, the tagger) is
+refused at validate time for this backend. Stages naming the same model, device, dtype and chat template
+share one loaded model per process (`shared_engine`).
 """
 
 from __future__ import annotations
@@ -13,8 +17,9 @@ import time
 import zlib
 from typing import Any, Optional
 
-from prefmill.transforms.llm.base import LLMHandler, LLMRequest, LLMResponse
+from prefmill.transforms.llm.base import LLMHandler, LLMRequest, LLMResponse, shared_engine
 from prefmill.transforms.llm.options import TransformersOptions
+from prefmill.transforms.llm.scoring import score_token_ids
 
 
 def cut_at_stop(text: str, stops: list[str]) -> tuple[str, bool]:
@@ -46,7 +51,14 @@ class TransformersHandler(LLMHandler):
         super().__init__(model_id=model_id, cache_path=cache_path, max_batch_size=max_batch_size)
         self.options = options
 
+    def engine_identity(self) -> str:
+        o = self.options
+        return f"transformers:{self.model_id}:{o.device}:{o.dtype}:{o.chat_template or ''}"
+
     def load_model(self) -> Any:
+        return shared_engine(self.engine_identity(), self._load)
+
+    def _load(self) -> Any:
         import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
@@ -88,16 +100,22 @@ class TransformersHandler(LLMHandler):
         started = time.monotonic()
         sampling = params.temperature > 0
         stops = {"stop_strings": list(params.stop), "tokenizer": tokenizer} if params.stop else {}
+        logits = {"output_logits": True, "return_dict_in_generate": True} if params.logprobs else {}
         with torch.no_grad():
             output = net.generate(
                 **encoded, max_new_tokens=params.max_tokens, do_sample=sampling,
                 temperature=params.temperature if sampling else None, top_p=params.top_p if sampling else None,
-                pad_token_id=tokenizer.pad_token_id, eos_token_id=tokenizer.eos_token_id, **stops,
+                pad_token_id=tokenizer.pad_token_id, eos_token_id=tokenizer.eos_token_id, **stops, **logits,
             )
         elapsed = time.monotonic() - started
+        sequences = output.sequences if params.logprobs else output
         prompt_len = encoded["input_ids"].shape[1]
+        chosen_logprobs = None
+        if params.logprobs:  # raw logits of each step -> log-probability of the token taken
+            steps = torch.stack(output.logits, dim=1).float().log_softmax(-1)
+            chosen_logprobs = steps.gather(2, sequences[:, prompt_len:, None]).squeeze(-1).tolist()
         responses = []
-        for position, (row, request) in enumerate(zip(output, batch)):
+        for position, (row, request) in enumerate(zip(sequences, batch)):
             new = row[prompt_len:].tolist()
             ended = tokenizer.eos_token_id in new
             if ended:
@@ -106,7 +124,44 @@ class TransformersHandler(LLMHandler):
             text, stopped = cut_at_stop(text, params.stop or [])
             ended = ended or stopped
             prompt_tokens = int(encoded["attention_mask"][position].sum())
-            responses.append(LLMResponse(request=request, text=text, finish_reason="stop" if ended else "length",
-                                         prompt_tokens=prompt_tokens, completion_tokens=len(new),
-                                         latency_s=elapsed))
+            responses.append(LLMResponse(
+                request=request, text=text, finish_reason="stop" if ended else "length", prompt_tokens=prompt_tokens,
+                completion_tokens=len(new), latency_s=elapsed,
+                token_logprobs=chosen_logprobs[position][: len(new)] if chosen_logprobs is not None else None))
         return responses
+
+    def score(self, requests: list[LLMRequest], model: Any) -> list[LLMResponse]:
+        """Log-likelihood of each request's `score_text`: one forward pass per `batch_size` requests, sorted
+        by length so a batch pads little."""
+        encoded = [score_token_ids(model.tokenizer, r.messages, r.score_text) for r in requests]
+        order = sorted(range(len(requests)), key=lambda i: len(encoded[i][0]))
+        results: list[Optional[LLMResponse]] = [None] * len(requests)
+        size = self.options.batch_size
+        for start in range(0, len(order), size):
+            chunk = order[start:start + size]
+            started = time.monotonic()
+            values = self._score_batch([encoded[i] for i in chunk], model)
+            elapsed = time.monotonic() - started
+            for i, logprobs in zip(chunk, values):
+                ids, text_start = encoded[i]
+                results[i] = LLMResponse(request=requests[i], token_logprobs=logprobs, prompt_tokens=text_start,
+                                         completion_tokens=len(ids) - text_start, latency_s=elapsed)
+        return [r for r in results if r is not None]
+
+    def _score_batch(self, encoded: list[tuple[list[int], int]], model: Any) -> list[list[float]]:
+        import torch
+
+        net, tokenizer = model.net, model.tokenizer
+        width = max(len(ids) for ids, _ in encoded)
+        pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
+        input_ids = torch.full((len(encoded), width), pad, dtype=torch.long)
+        mask = torch.zeros((len(encoded), width), dtype=torch.long)
+        for row, (ids, _) in enumerate(encoded):  # right padding: positions count from each row's start
+            input_ids[row, :len(ids)] = torch.tensor(ids, dtype=torch.long)
+            mask[row, :len(ids)] = 1
+        with torch.no_grad():
+            logits = net(input_ids=input_ids.to(net.device), attention_mask=mask.to(net.device)).logits
+        # the token at t is predicted at t - 1
+        logprobs = logits[:, :-1].float().log_softmax(-1).gather(2, input_ids[:, 1:, None].to(net.device)).squeeze(-1)
+        logprobs = logprobs.cpu().tolist()
+        return [logprobs[row][max(start, 1) - 1: len(ids) - 1] for row, (ids, start) in enumerate(encoded)]

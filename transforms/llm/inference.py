@@ -3,6 +3,7 @@ code of a request that failed."""
 
 from __future__ import annotations
 
+import hashlib
 from typing import TYPE_CHECKING
 
 from prefmill.transforms.llm.requests import LLMResponse
@@ -12,11 +13,16 @@ if TYPE_CHECKING:
 
 
 def run_inference(handler: "LLMHandler"):
-    """Beam's RunInference over one of our handlers (imported only when an LLM stage is built)."""
+    """Beam's RunInference over one of our handlers (imported only when an LLM stage is built). Stages
+    whose handlers have the same `engine_identity` get the same `model_identifier`, so Beam loads their
+    model once per worker process (once per machine for handlers that share across processes)."""
     import prefmill.transforms.llm.beam_ml  # noqa: F401  # first: Beam's RunInference without torch
     from apache_beam.ml.inference.base import RunInference
 
-    return RunInference(handler)
+    identity = handler.engine_identity()
+    if identity is None:
+        return RunInference(handler)
+    return RunInference(handler, model_identifier="prefmill-" + hashlib.sha256(identity.encode()).hexdigest()[:24])
 
 
 def answer_groups(groups, label: str, handler: "LLMHandler", second_try=None):

@@ -45,14 +45,16 @@ class OpenAIOptions(BaseModel):
 
 
 class VLLMOptions(BaseModel):
-    """vLLM engine settings."""
+    """vLLM engine settings (stages naming the same model with the same settings share one engine)."""
 
     model_config = ConfigDict(extra="forbid")
 
-    tensor_parallel_size: int = Field(1, gt=0)
+    tensor_parallel_size: int = Field(1, gt=0, description="GPUs one engine spans")
     dtype: str = Field("auto", description="auto, bfloat16, float16, float32")
-    max_model_len: Optional[int] = Field(None, gt=0)
-    gpu_memory_utilization: float = Field(0.9, gt=0.0, le=1.0)
+    quantization: Optional[str] = Field(None, description="vLLM's quantization method (awq, gptq, fp8, ...)")
+    max_model_len: Optional[int] = Field(None, gt=0, description="context length (default: the model's)")
+    gpu_memory_utilization: float = Field(0.9, gt=0.0, le=1.0, description="share of GPU memory the engine takes")
+    enable_prefix_caching: bool = Field(True, description="reuse the KV cache of shared prompt prefixes")
     chat_template: Optional[str] = Field(None, description="Jinja chat template overriding the model's")
-    enforce_eager: bool = False
-    seed: int = 0
+    enforce_eager: bool = Field(False, description="skip CUDA graphs (slower, starts sooner)")
+    seed: int = Field(0, description="engine seed")

@@ -25,10 +25,14 @@ class SamplingParams(BaseModel):
     seed: Optional[int] = Field(0, description="base seed; each sample adds its index")
     stop: list[str] = Field(default_factory=list)
     json_schema: Optional[dict[str, Any]] = Field(None, description="structured output: the response must match")
+    logprobs: bool = Field(False, description="return each generated token's log-probability")
 
 
-def request_key(model_id: str, messages: Sequence[dict], params: SamplingParams, sample_index: int) -> str:
-    """Cache key of a request: the same model, messages, params, seed and sample index give the same key.
+def request_key(model_id: str, messages: Sequence[dict], params: SamplingParams, sample_index: int,
+                score_text: Optional[str] = None) -> str:
+    """Cache key of a request: the same model, messages, params, seed and sample index give the same key;
+    a scoring request's key holds the scored text instead of the sampling parameters. Settings left at
+    their defaults since keys were first written (`logprobs`) are left out, so older caches still hit.
 
     >>> p = SamplingParams()
     >>> request_key("m", [{"role": "user", "content": "hi"}], p, 0) == request_key("m", [{"role": "user", "content": "hi"}], p, 0)
@@ -36,8 +40,12 @@ def request_key(model_id: str, messages: Sequence[dict], params: SamplingParams,
     >>> request_key("m", [{"role": "user", "content": "hi"}], p, 0) == request_key("m", [{"role": "user", "content": "hi"}], p, 1)
     False
     """
-    body = json.dumps({"model": model_id, "messages": list(messages), "params": params.model_dump(mode="json"),
-                       "sample": sample_index}, sort_keys=True, ensure_ascii=False)
+    if score_text is not None:
+        fields = {"model": model_id, "messages": list(messages), "score": score_text}
+    else:
+        dumped = params.model_dump(mode="json", exclude=set() if params.logprobs else {"logprobs"})
+        fields = {"model": model_id, "messages": list(messages), "params": dumped, "sample": sample_index}
+    body = json.dumps(fields, sort_keys=True, ensure_ascii=False)
     return hashlib.sha256(body.encode("utf-8")).hexdigest()
 
 
@@ -50,6 +58,8 @@ class LLMRequest:
     sample_index: int = 0
     key: str = ""
     tag: Any = None  # caller's context (e.g. which pair a judge request belongs to); not part of the key
+    # A scoring request: the log-likelihood of this text as the assistant's answer to `messages` (no sampling)
+    score_text: Optional[str] = None
 
 
 @dataclass
@@ -66,20 +76,33 @@ class LLMResponse:
     attempts: int = 1
     cached: bool = False
     extra: dict = field(default_factory=dict)
+    # per-token log-probabilities: of the generated tokens (sampling.logprobs), or of the scored text
+    token_logprobs: Optional[list[float]] = None
 
     @property
     def ok(self) -> bool:
-        return self.error is None and self.text is not None
+        if self.error is not None:
+            return False
+        return self.token_logprobs is not None if self.request.score_text is not None else self.text is not None
+
+    @property
+    def logprob(self) -> Optional[float]:
+        """The summed log-probability of the tokens in `token_logprobs` (a score: log p(text | prompt))."""
+        return None if self.token_logprobs is None else float(sum(self.token_logprobs))
 
     def to_cache(self) -> dict:
-        return {"text": self.text, "finish_reason": self.finish_reason, "prompt_tokens": self.prompt_tokens,
-                "completion_tokens": self.completion_tokens, "latency_s": self.latency_s}
+        entry = {"text": self.text, "finish_reason": self.finish_reason, "prompt_tokens": self.prompt_tokens,
+                 "completion_tokens": self.completion_tokens, "latency_s": self.latency_s}
+        if self.token_logprobs is not None:
+            entry["token_logprobs"] = self.token_logprobs
+        return entry
 
     @classmethod
     def from_cache(cls, request: LLMRequest, entry: dict) -> "LLMResponse":
         return cls(request=request, text=entry.get("text"), finish_reason=entry.get("finish_reason"),
                    prompt_tokens=entry.get("prompt_tokens"), completion_tokens=entry.get("completion_tokens"),
-                   latency_s=entry.get("latency_s"), cached=True, attempts=0)
+                   latency_s=entry.get("latency_s"), cached=True, attempts=0,
+                   token_logprobs=entry.get("token_logprobs"))
 
 
 INFERENCE_ERROR = "inference_error"  # the reason of requests whose whole batch raised in the backend

@@ -1,7 +1,8 @@
-"""The vLLM handler at its seams, against the API of the pinned vllm==0.10.0, without a GPU.
+"""The vLLM handler at its seams, without a GPU: what it builds and how it reads results.
 
-A stand-in `vllm` module with the same names (LLM, SamplingParams, sampling_params.GuidedDecodingParams,
-RequestOutput-shaped results) records what the handler builds. The real engine runs in the `gpu` test.
+A recording `vllm` module stands in for the engine here; that its names, parameters and fields are vLLM's
+own is checked against the real wheels' source in test_vllm_contract.py. The real engine runs in the `gpu`
+test below.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import pytest
 
 from prefmill.transforms.llm import LLMRequest, SamplingParams
 from prefmill.transforms.llm.vllm_handler import (
-    PINNED_VERSION, VLLMHandler, VLLMOptions, engine_kwargs, parse_output, to_vllm_sampling,
+    TESTED_VERSIONS, VLLMHandler, VLLMOptions, engine_kwargs, parse_output, parse_score, to_vllm_sampling,
 )
 
 
@@ -23,19 +24,26 @@ class FakeCompletion:
     text: str
     finish_reason: str
     token_ids: list = field(default_factory=list)
+    logprobs: list | None = None
 
 
 @dataclass
 class FakeRequestOutput:
     outputs: list
     prompt_token_ids: list
+    prompt_logprobs: list | None = None
+
+
+@dataclass
+class FakeLogprob:
+    logprob: float
 
 
 def fake_vllm(calls: list) -> types.ModuleType:
     module = types.ModuleType("vllm")
     sampling_module = types.ModuleType("vllm.sampling_params")
 
-    class GuidedDecodingParams:
+    class StructuredOutputsParams:
         def __init__(self, json=None, **kw):
             self.json = json
 
@@ -52,7 +60,7 @@ def fake_vllm(calls: list) -> types.ModuleType:
             return [FakeRequestOutput([FakeCompletion(f"reply {i}", "stop" if i % 2 == 0 else "length", [1, 2, 3])],
                                       [9] * (i + 1)) for i in range(len(messages))]
 
-    sampling_module.GuidedDecodingParams = GuidedDecodingParams
+    sampling_module.StructuredOutputsParams = StructuredOutputsParams
     module.sampling_params = sampling_module
     module.SamplingParams = FakeSamplingParams
     module.LLM = LLM
@@ -68,21 +76,20 @@ def vllm_calls(monkeypatch):
     return calls
 
 
-def test_pinned_version_matches_the_extra():
-    import tomllib
-
-    from support import REPO
-
-    extra = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["optional-dependencies"]["vllm"]
-    assert extra == [f"vllm=={PINNED_VERSION}"]
-
-
 def test_engine_arguments():
     options = VLLMOptions(tensor_parallel_size=2, dtype="bfloat16", max_model_len=4096, gpu_memory_utilization=0.8)
     assert engine_kwargs("org/model", options) == {
         "model": "org/model", "tensor_parallel_size": 2, "dtype": "bfloat16", "gpu_memory_utilization": 0.8,
-        "enforce_eager": False, "seed": 0, "max_model_len": 4096,
+        "enforce_eager": False, "seed": 0, "max_model_len": 4096, "enable_prefix_caching": True,
     }
+    assert engine_kwargs("m", VLLMOptions(quantization="awq", enable_prefix_caching=False))["quantization"] == "awq"
+
+
+def test_one_engine_identity_per_model_and_engine_options():
+    same = VLLMHandler(model_id="org/m", options=VLLMOptions(chat_template="{{ x }}"), max_batch_size=8)
+    assert same.engine_identity() == VLLMHandler(model_id="org/m", options=VLLMOptions()).engine_identity()
+    assert (VLLMHandler(model_id="org/m", options=VLLMOptions(gpu_memory_utilization=0.5)).engine_identity()
+            != same.engine_identity())
 
 
 def test_sampling_params_and_guided_json(vllm_calls):
@@ -90,9 +97,10 @@ def test_sampling_params_and_guided_json(vllm_calls):
     params = SamplingParams(temperature=0.9, top_p=0.95, max_tokens=128, seed=5, stop=["</s>"],
                             json_schema={"type": "object", "properties": {"score": {"type": "integer"}}})
     built = to_vllm_sampling(params, sample_index=3, vllm_module=vllm)
-    guided = built.kwargs.pop("guided_decoding")
+    guided = built.kwargs.pop("structured_outputs")
     assert built.kwargs == {"n": 1, "temperature": 0.9, "top_p": 0.95, "max_tokens": 128, "seed": 8, "stop": ["</s>"]}
     assert guided.json == params.json_schema
+    assert to_vllm_sampling(SamplingParams(logprobs=True), 0, vllm).kwargs["logprobs"] == 0
 
 
 def test_whole_batch_goes_to_one_chat_call_and_results_parse(vllm_calls):
@@ -117,6 +125,22 @@ def test_empty_output_is_an_error_response():
     assert not response.ok and "no completion" in response.error
 
 
+def test_generated_and_prompt_logprobs_are_read_for_the_right_tokens():
+    request = LLMRequest(prompt_id="p", model="m", messages=[], params=SamplingParams(logprobs=True))
+    completion = FakeCompletion("ab", "stop", [7, 8],
+                                [{7: FakeLogprob(-0.5), 3: FakeLogprob(-0.1)}, {8: FakeLogprob(-1.5)}])
+    assert parse_output(request, FakeRequestOutput([completion], [1]), 0.1).token_logprobs == [-0.5, -1.5]
+    scoring = LLMRequest(prompt_id="p", model="m", messages=[], params=SamplingParams(), score_text="ab")
+    # prompt ids 5, 6 then the text's 7, 8; position 0 has no logprob (nothing precedes it)
+    out = FakeRequestOutput([completion], [5, 6, 7, 8], [None, {6: FakeLogprob(-2.0)}, {7: FakeLogprob(-0.25)},
+                                                         {8: FakeLogprob(-0.75), 9: FakeLogprob(-0.1)}])
+    scored = parse_score(scoring, out, [5, 6, 7, 8], 2, 0.1)
+    assert scored.ok and scored.token_logprobs == [-0.25, -0.75] and scored.logprob == -1.0
+    no_logprob = FakeRequestOutput([completion], [5, 6, 7, 8], [None, None, None, {9: FakeLogprob(0)}])
+    missing = parse_score(scoring, no_logprob, [5, 6, 7, 8], 2, 0.1)
+    assert not missing.ok and missing.reason == "malformed_response"
+
+
 @pytest.mark.gpu
 def test_real_vllm_engine_generates():
     """Runs where vllm, a GPU and a local model exist: PREFMILL_VLLM_MODEL=/path/to/model (no downloads)."""
@@ -126,7 +150,7 @@ def test_real_vllm_engine_generates():
     model_dir = os.environ.get("PREFMILL_VLLM_MODEL")
     if not model_dir:
         pytest.skip("set PREFMILL_VLLM_MODEL to a local model folder")
-    assert vllm.__version__ == PINNED_VERSION
+    assert vllm.__version__ in TESTED_VERSIONS
     h = VLLMHandler(model_id=model_dir, options=VLLMOptions(gpu_memory_utilization=0.5, enforce_eager=True))
     engine = h.load_model()
     batch = [LLMRequest(prompt_id=f"p{i}", model="policy", messages=[{"role": "user", "content": f"Count to {i}."}],
