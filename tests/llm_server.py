@@ -119,12 +119,13 @@ def body_key(body: dict) -> str:
 class FakeLLMServer:
     def __init__(self, *, latency_s: float = 0.0, behave: Optional[Callable[[int, dict, int], str]] = None,
                  answer: Callable[[dict], str] = default_answer, retry_after: str = "0.2",
-                 hang_s: float = 5.0) -> None:
+                 hang_s: float = 5.0, scorer=None) -> None:
         self.latency_s = latency_s
         self.behave = behave or (lambda index, body, attempt: "ok")
         self.answer = answer
         self.retry_after = retry_after
         self.hang_s = hang_s
+        self.scorer = scorer  # tiny_model.TinyScorer: serve /tokenize and echoed /v1/completions, as vLLM does
         self.lock = threading.Lock()
         self.requests: list[dict] = []  # every request: index, key, time, behaviour, auth header
         self.attempts: dict[str, int] = {}
@@ -198,6 +199,9 @@ class FakeLLMServer:
         http.wfile.write(payload)
 
     def _reply(self, http, body: dict, key: str, behaviour: str) -> None:
+        path = http.path.rstrip("/")
+        if behaviour == "ok" and path in ("/tokenize", "/v1/completions"):
+            return self._score(http, path, body, key)
         if behaviour == "429":
             self._send(http, 429, b'{"error": "rate limited"}', {"Retry-After": self.retry_after})
         elif behaviour == "500":
@@ -224,7 +228,9 @@ class FakeLLMServer:
             payload = {
                 "id": "cmpl-" + key[:12], "object": "chat.completion", "model": body["model"],
                 "choices": [{"index": i, "message": {"role": "assistant", "content": text},
-                             "finish_reason": "length" if text.endswith("...") else "stop"}
+                             "finish_reason": "length" if text.endswith("...") else "stop",
+                             **({"logprobs": {"content": [{"token": w, "logprob": -0.5} for w in text.split()]}}
+                                if body.get("logprobs") else {})}
                             for i, text in enumerate(texts)],
                 "usage": {"prompt_tokens": sum(len(m["content"].split()) for m in body["messages"]),
                           "completion_tokens": sum(len(text.split()) for text in texts)},
@@ -232,6 +238,25 @@ class FakeLLMServer:
             self._send(http, 200, json.dumps(payload).encode())
             with self.lock:
                 self.served_ok.append(key)
+
+
+    def _score(self, http, path: str, body: dict, key: str) -> None:
+        if self.scorer is None:  # like OpenAI's own API: no such endpoint
+            return self._send(http, 404, b'{"error": "not found"}')
+        if path == "/tokenize":
+            ids = self.scorer.tokenize(body)
+            payload = {"count": len(ids), "tokens": ids}
+        else:
+            if not (body.get("echo") and body.get("max_tokens") == 0 and isinstance(body.get("prompt"), list)):
+                return self._send(http, 400, b'{"error": "this server echoes token-id prompts only"}')
+            ids = body["prompt"]
+            payload = {"object": "text_completion", "model": body["model"],
+                       "choices": [{"index": 0, "text": "", "finish_reason": "length",
+                                    "logprobs": {"token_logprobs": self.scorer.prompt_logprobs(ids)}}],
+                       "usage": {"prompt_tokens": len(ids), "completion_tokens": 0}}
+        self._send(http, 200, json.dumps(payload).encode())
+        with self.lock:
+            self.served_ok.append(key)
 
 
 def main() -> None:

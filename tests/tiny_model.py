@@ -51,3 +51,31 @@ def build_tiny_model(folder: Path, *, hidden: int = 64, layers: int = 2, vocab: 
                          eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id)
     LlamaForCausalLM(config).save_pretrained(folder)
     return folder
+
+
+class TinyScorer:
+    """What a scoring server (vLLM's `/tokenize` and echoed `/v1/completions`) computes, for the test server:
+    one sequence at a time, no padding, no batching; written apart from the transformers backend so the two
+    check each other."""
+
+    def __init__(self, folder: Path) -> None:
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+
+        self.tokenizer = AutoTokenizer.from_pretrained(folder)
+        self.net = AutoModelForCausalLM.from_pretrained(folder).eval()
+
+    def tokenize(self, body: dict) -> list[int]:
+        if "messages" in body:
+            text = self.tokenizer.apply_chat_template(body["messages"], add_generation_prompt=True, tokenize=False)
+        else:
+            text = body["prompt"]
+        return self.tokenizer(text, add_special_tokens=bool(body.get("add_special_tokens")))["input_ids"]
+
+    def prompt_logprobs(self, ids: list[int]) -> list:
+        """[None, log p(ids[1] | ids[:1]), ...], as an echoed completion's token_logprobs."""
+        import torch
+
+        with torch.no_grad():
+            logits = self.net(input_ids=torch.tensor([ids])).logits[0].float()
+        values = torch.log_softmax(logits, -1)
+        return [None] + [values[t - 1, ids[t]].item() for t in range(1, len(ids))]

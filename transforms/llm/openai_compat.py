@@ -1,4 +1,5 @@
-"""Any server that speaks the OpenAI chat completions API: vLLM serve, SGLang, TGI, hosted APIs.
+"""Any server that speaks the OpenAI chat completions API: vLLM serve, SGLang, TGI, hosted APIs; scoring on
+servers that offer it (`openai.scoring`, see openai_scoring.py).
 
 Requests of a batch run concurrently (asyncio + aiohttp) up to `max_concurrency`, under optional
 requests-per-minute and tokens-per-minute limits. 429, 5xx, timeouts, dropped connections and malformed
@@ -23,10 +24,13 @@ import random
 import threading
 import time
 import weakref
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 from prefmill.schemas.redact import register_secret
 from prefmill.transforms.llm.base import LLMHandler, LLMRequest, LLMResponse, SamplingParams
+from prefmill.transforms.llm.openai_scoring import (
+    echo_body, parse_echo, parse_tokens, server_root, tokenize_chat_body, tokenize_text_body,
+)
 from prefmill.transforms.llm.options import OpenAIOptions
 
 RETRYABLE_STATUS = {408, 409, 425, 429, 500, 502, 503, 504}
@@ -90,6 +94,8 @@ def build_body(model_id: str, request: LLMRequest, n: int = 1) -> dict:
     if params.json_schema is not None:
         body["response_format"] = {"type": "json_schema",
                                    "json_schema": {"name": "response", "schema": params.json_schema}}
+    if params.logprobs:
+        body["logprobs"] = True
     return body
 
 
@@ -109,22 +115,27 @@ class _Failure(Exception):
         self.retry_after = retry_after
 
 
-def parse_choices(payload: Any, n: int = 1) -> tuple[list[tuple[str, Optional[str]]], Optional[int], Optional[int]]:
-    """([(text, finish_reason)] for choices 0..n-1, prompt_tokens, completion_tokens) from a chat completion.
+def parse_choices(payload: Any, n: int = 1, logprobs: bool = False) -> tuple[list[tuple], Optional[int], Optional[int]]:
+    """([(text, finish_reason, token logprobs or None)] for choices 0..n-1, prompt_tokens, completion_tokens)
+    from a chat completion.
 
     >>> parse_choices({"choices": [{"message": {"content": "hi"}, "finish_reason": "stop"}], "usage": {}})
-    ([('hi', 'stop')], None, None)
+    ([('hi', 'stop', None)], None, None)
     """
     try:
         choices = sorted(payload["choices"], key=lambda c: c.get("index", 0))
-        texts = [(c["message"]["content"], c.get("finish_reason")) for c in choices]
+        texts = [(c["message"]["content"], c.get("finish_reason"),
+                  [t["logprob"] for t in c["logprobs"]["content"]] if logprobs else None) for c in choices]
     except (KeyError, IndexError, TypeError, AttributeError):
-        raise _Failure("malformed response: no choices[i].message.content", MALFORMED) from None
+        wanted = "choices[i].message.content" + (" and choices[i].logprobs.content" if logprobs else "")
+        raise _Failure(f"malformed response: no {wanted}", MALFORMED) from None
     if len(texts) < n:
         raise _Failure(f"asked for n={n} samples in one request, the server answered {len(texts)}; this server "
                        "does not support n: set openai.samples_per_request: 1", UNSUPPORTED_N, retryable=False)
-    if not all(isinstance(text, str) for text, _ in texts[:n]):
+    if not all(isinstance(text, str) for text, _, _ in texts[:n]):
         raise _Failure("malformed response: content is not text", MALFORMED)
+    if logprobs and not all(isinstance(v, (int, float)) for _, _, values in texts[:n] for v in values):
+        raise _Failure("malformed response: a logprob is not a number", MALFORMED)
     usage = payload.get("usage") or {}
     return texts[:n], usage.get("prompt_tokens"), usage.get("completion_tokens")
 
@@ -251,19 +262,41 @@ class OpenAICompatibleHandler(LLMHandler):
     async def _one(self, client, gate: asyncio.Semaphore, base_url: str,
                    group: list[LLMRequest]) -> list[LLMResponse]:
         """One HTTP request for a group of samples (n = len(group)), with retries; one response per sample."""
+        request, n = group[0], len(group)
+        started = self._clock()
+
+        def responses(payload: Any) -> list[LLMResponse]:
+            texts, prompt_tokens, completion_tokens = parse_choices(payload, n, request.params.logprobs)
+            # a server reports usage per request: with n > 1 each sample gets an even share
+            share = completion_tokens // n if completion_tokens is not None else None
+            return [LLMResponse(request=member, text=text, finish_reason=finish, prompt_tokens=prompt_tokens,
+                                completion_tokens=share, latency_s=self._clock() - started, token_logprobs=values)
+                    for member, (text, finish, values) in zip(group, texts)]
+
+        answered, failure, attempts = await self._post(client, gate, f"{base_url}/chat/completions",
+                                                       build_body(self.model_id, request, n), request, n, responses)
+        if failure is not None:
+            return [LLMResponse(request=member, error=str(failure), status=failure.status, reason=failure.reason,
+                                attempts=attempts) for member in group]
+        for response in answered:
+            response.attempts = attempts
+            self.remember(response)
+        return answered
+
+    async def _post(self, client, gate: asyncio.Semaphore, url: str, body: dict, request: LLMRequest, n: int,
+                    parse: Callable[[Any], Any]) -> tuple[Any, Optional[_Failure], int]:
+        """POST `body` with retries and backoff: (parse(payload), None, attempts), or (None, the last
+        failure, attempts). `parse` raises _Failure for an answer it cannot use."""
         import aiohttp
 
-        request, n = group[0], len(group)
-        body = build_body(self.model_id, request, n)
         attempts = 0
         last: Optional[_Failure] = None
         while attempts <= self.options.max_retries:
             attempts += 1
             async with gate:
                 await self._wait_for_rate(request, n)
-                started = self._clock()
                 try:
-                    async with client.post(f"{base_url}/chat/completions", json=body, headers=self._headers()) as reply:
+                    async with client.post(url, json=body, headers=self._headers()) as reply:
                         status, data = reply.status, await reply.read()
                         retry_after = reply.headers.get("retry-after")
                     if status != 200:
@@ -275,17 +308,7 @@ class OpenAICompatibleHandler(LLMHandler):
                         payload = json.loads(data)
                     except (json.JSONDecodeError, UnicodeDecodeError):
                         raise _Failure("malformed response: body is not JSON", MALFORMED, status=200) from None
-                    texts, prompt_tokens, completion_tokens = parse_choices(payload, n)
-                    latency = self._clock() - started
-                    # a server reports usage per request: with n > 1 each sample gets an even share
-                    share = completion_tokens // n if completion_tokens is not None else None
-                    responses = [LLMResponse(request=member, text=text, finish_reason=finish,
-                                             prompt_tokens=prompt_tokens, completion_tokens=share,
-                                             latency_s=latency, attempts=attempts)
-                                 for member, (text, finish) in zip(group, texts)]
-                    for response in responses:
-                        self.remember(response)
-                    return responses
+                    return parse(payload), None, attempts
                 except _Failure as failure:
                     last = failure
                 except asyncio.TimeoutError:  # also aiohttp's ServerTimeoutError
@@ -300,5 +323,54 @@ class OpenAICompatibleHandler(LLMHandler):
                 backoff = max(backoff, min(last.retry_after, self.options.backoff_max_s))
             await self._sleep(backoff)
         assert last is not None
-        return [LLMResponse(request=member, error=str(last), status=last.status, reason=last.reason, attempts=attempts)
-                for member in group]
+        return None, last, attempts
+
+    # -- scoring (servers with openai.scoring: vLLM's, SGLang's) --------------------------------------
+    def score(self, requests: list[LLMRequest], model: Any) -> list[LLMResponse]:
+        return model.run(self._score_all(requests, model))
+
+    async def _score_all(self, requests: list[LLMRequest], endpoint: ServerEndpoint) -> list[LLMResponse]:
+        gate = asyncio.Semaphore(self.options.max_concurrency)
+        return list(await asyncio.gather(*(self._score_one(endpoint.client, gate, endpoint.base_url, r)
+                                           for r in requests)))
+
+    async def _score_one(self, client, gate: asyncio.Semaphore, base_url: str, request: LLMRequest) -> LLMResponse:
+        """Three calls: the server's tokenizer renders and tokenizes the prompt and, apart, the text (as
+        every backend does, see scoring.py); then /completions echoes the joined tokens with their logprobs."""
+        started = self._clock()
+        root, attempts = server_root(base_url), 0
+        steps = ((f"{root}/tokenize", tokenize_chat_body(self.model_id, request.messages), _readable(parse_tokens)),
+                 (f"{root}/tokenize", tokenize_text_body(self.model_id, request.score_text), _readable(parse_tokens)))
+        parts = []
+        for url, body, parse in steps:
+            value, failure, tries = await self._post(client, gate, url, body, request, 1, parse)
+            attempts += tries
+            if failure is not None:
+                return LLMResponse(request=request, error=f"scoring, {url}: {failure}", status=failure.status,
+                                   reason=failure.reason, attempts=attempts)
+            parts.append(value)
+        prompt_ids, text_ids = parts
+        ids = prompt_ids + text_ids
+        values: list[float] = []
+        if text_ids:
+            values, failure, tries = await self._post(
+                client, gate, f"{base_url}/completions", echo_body(self.model_id, ids), request, 1,
+                _readable(lambda payload: parse_echo(payload, len(prompt_ids), len(ids))))
+            attempts += tries
+            if failure is not None:
+                return LLMResponse(request=request, error=f"scoring, /completions: {failure}", status=failure.status,
+                                   reason=failure.reason, attempts=attempts)
+        response = LLMResponse(request=request, token_logprobs=values, prompt_tokens=len(prompt_ids),
+                               completion_tokens=len(text_ids), latency_s=self._clock() - started, attempts=attempts)
+        self.remember(response)
+        return response
+
+
+def _readable(parse: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """`parse` with its ValueError reported as a malformed response (retried like one)."""
+    def read(payload: Any) -> Any:
+        try:
+            return parse(payload)
+        except ValueError as exc:
+            raise _Failure(f"malformed response: {exc}", MALFORMED) from None
+    return read

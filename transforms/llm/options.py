@@ -32,6 +32,9 @@ class OpenAIOptions(BaseModel):
     max_retries: int = Field(5, ge=0, description="retries after the first attempt")
     backoff_base_s: float = Field(0.5, gt=0, description="first backoff; doubles per retry, with jitter")
     backoff_max_s: float = Field(30.0, gt=0, description="longest backoff, and longest Retry-After honoured")
+    scoring: bool = Field(
+        False, description="the server scores texts (/tokenize and /v1/completions with echo and logprobs, as "
+                           "vLLM's and SGLang's servers do); needed by scoring stages (density_ratio)")
     samples_per_request: int = Field(
         1, ge=1, description="ask for up to this many samples of one prompt in a single request (n > 1); "
                              "for servers that honour n (vLLM, SGLang, OpenAI); each sample is still cached alone")

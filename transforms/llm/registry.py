@@ -4,8 +4,9 @@ it can do. Every LLM stage (generation, self-editing, judges, the routing tagger
 Capabilities, checked when a config is validated (`capability_problems`):
 - `structured_output`: the answer is constrained to a JSON schema (judges and the tagger need it);
 - `stop`: generation ends at `sampling.stop` strings;
-- `logprobs`, `scoring`: per-token log-probabilities of a generation, and the log-likelihood of a given
-  response (no built-in backend has them yet).
+- `logprobs`: per-token log-probabilities of a generation (`sampling.logprobs`);
+- `scoring`: the log-likelihood of a given response (`LLMHandler.score`; an OpenAI-compatible server only
+  with `openai.scoring: true`).
 
 Adding a backend: write one file with its entry model (a `ModelBase` subclass with `backend: Literal[...]`
 and its options) and its handler (an `LLMHandler`), then add one `Backend(...)` line to `BACKENDS`. The
@@ -28,13 +29,21 @@ if TYPE_CHECKING:
 CAPABILITIES = ("structured_output", "stop", "logprobs", "scoring")
 
 
+def _openai_lacks(spec: OpenAIModel) -> dict[str, str]:
+    if spec.openai.scoring:
+        return {}
+    return {"scoring": "set openai.scoring: true if the server offers /tokenize and /v1/completions with echo and "
+                       "logprobs (vLLM's and SGLang's do; OpenAI's own API cannot score)"}
+
+
 BACKENDS: dict[str, Backend] = {b.name: b for b in (
     Backend("openai", OpenAIModel, "prefmill.transforms.llm.openai_compat:OpenAICompatibleHandler", "openai",
-            frozenset({"structured_output", "stop"}), lambda spec: 32 * spec.openai.max_concurrency),
+            frozenset({"structured_output", "stop", "logprobs", "scoring"}),
+            lambda spec: 32 * spec.openai.max_concurrency, _openai_lacks),
     Backend("vllm", VLLMModel, "prefmill.transforms.llm.vllm_handler:VLLMHandler", "vllm",
-            frozenset({"structured_output", "stop"}), lambda spec: 4096),
+            frozenset({"structured_output", "stop", "logprobs", "scoring"}), lambda spec: 4096),
     Backend("transformers", TransformersModel, "prefmill.transforms.llm.hf_transformers:TransformersHandler",
-            "transformers", frozenset({"stop"}), lambda spec: 8 * spec.transformers.batch_size),
+            "transformers", frozenset({"stop", "logprobs", "scoring"}), lambda spec: 8 * spec.transformers.batch_size),
 )}
 
 add_plugins(BACKENDS, load_plugins("prefmill.backends"), "prefmill.backends")  # other packages' (schemas/plugins.py)
@@ -68,8 +77,14 @@ def make_handler(spec: ModelBase, cache_path: Optional[str], stage: str = "gener
 
 def capability_problems(spec: ModelBase, needs: set[str], where: str) -> list[str]:
     """What `spec`'s backend cannot do of what its use needs (plus what its own sampling settings ask)."""
-    needs = set(needs) | ({"stop"} if spec.sampling.stop else set())
+    asked = {"stop": bool(spec.sampling.stop), "logprobs": spec.sampling.logprobs}
+    needs = set(needs) | {name for name, wanted in asked.items() if wanted}
     backend = BACKENDS[spec.backend]
+    lacks = backend.entry_lacks(spec)
+    fixable = sorted(name for name in needs & set(lacks) if name in backend.capabilities)
+    if fixable:
+        return [f"{where} ({spec.name!r}): this {spec.backend} entry cannot do {name}: {lacks[name]}"
+                for name in fixable]
     missing = sorted(needs - backend.capabilities)
     if not missing:
         return []

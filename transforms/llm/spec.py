@@ -57,3 +57,5 @@ class Backend:
     options: str                        # the entry's field holding the backend's own options
     capabilities: frozenset[str]
     batch_size: Callable[[ModelBase], int]  # requests per RunInference batch when the entry sets none
+    # capabilities of the backend that one entry does not have, each with the setting that gives it
+    entry_lacks: Callable[[ModelBase], dict[str, str]] = lambda spec: {}
