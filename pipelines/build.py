@@ -14,6 +14,7 @@ from prefmill.dataset import DatasetPaths
 from prefmill.transforms.write import WriteManifest, WriteParts
 from prefmill.dataset.layout import DEAD_LETTERS, PAIRS
 from prefmill.transforms.generate import CheckCandidates, GenerateWithModels
+from prefmill.transforms.density_ratio import AttachDensityRatios, ScoreDensityRatios
 from prefmill.transforms.judge import AttachJudgments, JudgeCandidates
 from prefmill.transforms.pairs import BuildPairs
 from prefmill.transforms.read import DEDUPE_DEAD, PARSE_DEAD, ReadPrompts
@@ -22,7 +23,7 @@ from prefmill.transforms.route import PerformanceModel, RoutePairs, route_staged
 from prefmill.transforms.verify import Verify
 
 # Stage names in pipeline order; each is a Beam metrics namespace `prefmill.<name>`.
-STAGES = ("read", "dedupe", "generate", "verify", "inject", "judge", "pairs", "route")
+STAGES = ("read", "dedupe", "generate", "verify", "inject", "judge", "density_ratio", "pairs", "route")
 
 
 @dataclass(frozen=True)
@@ -61,6 +62,14 @@ def build_pipeline(pipeline: beam.Pipeline, config: PrefmillConfig, ctx: RunCont
         judged = verified | "JudgeCandidates" >> JudgeCandidates(config.judge, cache_path, run_id, spread=spread)
         verified, judge_dead = apply_stage(judged["main"], "AttachJudgments", AttachJudgments(config.judge, run_id))
         stage_dead += [("judge_llm", judged["dead_letters"]), ("judge", judge_dead)]
+        spread = False
+    if config.density_ratio.enabled:
+        if spread:
+            verified = verified | "SpreadForScores" >> beam.Reshuffle()
+        scored = verified | "ScoreDensityRatios" >> ScoreDensityRatios(config.density_ratio, cache_path, run_id)
+        verified, ratio_dead = apply_stage(scored["main"], "AttachDensityRatios",
+                                           AttachDensityRatios(config.density_ratio, run_id))
+        stage_dead += [("density_ratio_llm", scored["dead_letters"]), ("density_ratio", ratio_dead)]
     pairs, pairs_dead = apply_stage(verified, "BuildPairs", BuildPairs(config.pairs, run_id, ctx.config_hash))
 
     rows_per_file = config.output.rows_per_file

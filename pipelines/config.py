@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from prefmill.schemas import ConfigError
 from prefmill.dataset.layout import is_remote
+from prefmill.transforms.density_ratio import DensityRatioConfig
 from prefmill.transforms.generate import GenerateConfig
 from prefmill.transforms.judge import JudgeConfig
 from prefmill.transforms.llm.registry import BACKENDS, capability_problems
@@ -102,6 +103,7 @@ class PrefmillConfig(BaseModel):
     verify: VerifyConfig = Field(default_factory=VerifyConfig)
     inject: InjectConfig = Field(default_factory=InjectConfig)
     judge: JudgeConfig = Field(default_factory=JudgeConfig)
+    density_ratio: DensityRatioConfig = Field(default_factory=DensityRatioConfig)
     pairs: PairsConfig = Field(default_factory=PairsConfig)
     route: RouteConfig = Field(default_factory=RouteConfig)
     output: OutputConfig
@@ -110,13 +112,16 @@ class PrefmillConfig(BaseModel):
     def data_hash(self) -> str:
         """Hash of everything that shapes the data (not where it goes or how it runs locally)."""
         body = self.model_dump(mode="json", exclude={"output", "runner", "name"})
+        if not self.density_ratio.enabled:  # a section added later: hashes of runs without it stay the same
+            body.pop("density_ratio")
         body["plugins"] = data_plugins()  # an installed verifier or strategy changes labels: it is in the hash
         return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()[:16]
 
     def calls_models(self) -> bool:
         """Whether any stage calls an LLM (generation, self-edits, judges, the routing tagger)."""
         return (self.generate.mode != "recorded" or (self.inject.enabled and self.inject.method == "llm")
-                or self.judge.enabled or (self.route.enabled and self.route.tagger is not None))
+                or self.judge.enabled or (self.route.enabled and self.route.tagger is not None)
+                or self.density_ratio.enabled)
 
 
 def data_plugins() -> list[str]:
@@ -221,6 +226,10 @@ def capability_problems_of(config: "PrefmillConfig") -> list[str]:
         uses.append((config.inject.model, set(), "inject.model"))
     if config.route.tagger is not None:
         uses.append((config.route.tagger, {"structured_output"}, "route.tagger"))
+    for side in ("strong", "weak"):
+        spec = getattr(config.density_ratio, side)
+        if spec is not None:
+            uses.append((spec, {"scoring"}, f"density_ratio.{side}"))
     return [problem for spec, needs, where in uses for problem in capability_problems(spec, needs, where)]
 
 
@@ -230,6 +239,13 @@ def idle_problems(config: "PrefmillConfig") -> list[str]:
     if config.inject.enabled and "self_edit" not in strategies:
         problems.append("inject.enabled: self-edits become pairs only through the self_edit strategy; add self_edit "
                         "to pairs.strategies, or set inject.enabled: false")
+    ratio = config.density_ratio
+    if ratio.enabled and (ratio.strong is None or ratio.weak is None):
+        problems.append("density_ratio.enabled: set both density_ratio.strong and density_ratio.weak (model entries "
+                        "whose backend can score: transformers, vllm, or openai with openai.scoring: true)")
+    if ratio.enabled and "density_ratio" not in strategies:
+        problems.append("density_ratio.enabled: the ratios become pairs only through the density_ratio strategy; "
+                        "add density_ratio to pairs.strategies, or set density_ratio.enabled: false")
     if config.judge.enabled and not config.judge.models:
         problems.append("judge.enabled: judge.models is empty; add at least one model entry")
     if config.judge.enabled and "judged" not in strategies:

@@ -124,6 +124,13 @@ class RunSummary(BaseModel):
                               if k.startswith("accepted_"))
             lines.append(f"self-edits attempted {inject['edits_attempted']:,}, accepted "
                          f"{inject.get('edits_accepted', 0):,} ({kinds or 'none'}); discarded by reason above")
+        ratio, pairs = self.stage("density_ratio").extra, self.stage("pairs").extra
+        if ratio.get("scores"):
+            agree = [(source, pairs.get(f"density_ratio_agree_{source}", 0),
+                      pairs.get(f"density_ratio_disagree_{source}", 0)) for source in ("verifier", "judge")]
+            said = "; ".join(f"agrees with the {source} on {a:,} of {a + d:,} pairs both decided"
+                             for source, a, d in agree if a + d) or "no pair was also decided by a verifier or judges"
+            lines.append(f"density ratio: {ratio.get('ratios', 0):,} responses scored by both models; {said}")
         route = self.stage("route").extra
         if route:
             lines.append(f"routing: human {route.get('routed_human', 0):,}, ai {route.get('routed_ai', 0):,} "

@@ -20,6 +20,7 @@ from prefmill.schemas.records import (
     CodeTests,
     Constraint,
     DeadLetter,
+    DensityRatio,
     ErrorEdit,
     Message,
     PreferencePair,
@@ -37,7 +38,7 @@ from prefmill.schemas.records import (
 
 __all__ = [
     "SCHEMA_VERSION", "AspectRating", "Comparison", "JudgeSummary", "Judgment", "Candidate", "CodeTests", "CommitConflictError", "ConfigError", "Constraint",
-    "DatasetError", "DeadLetter", "ErrorEdit", "InputError", "Message", "PreferencePair", "PrefmillError",
+    "DatasetError", "DeadLetter", "DensityRatio", "ErrorEdit", "InputError", "Message", "PreferencePair", "PrefmillError",
     "Prompt", "PromptCandidates", "Reference", "Routing", "SchemaError", "SelfEdit", "Span", "StdioCase", "TokenUsage",
     "Verdict", "arrow_schema", "from_row", "is_remote", "stable_id", "to_row", "to_table",
 ]

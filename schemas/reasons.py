@@ -53,6 +53,9 @@ REASONS: dict[str, dict[str, str]] = {
         "unparseable_judgment": "a judge's answer could not be read, twice (the raw text is kept)",
         **{code: f"a judge request failed: {meaning}" for code, meaning in REQUEST_FAILURES.items()},
     },
+    "density_ratio": {
+        **{code: f"a scoring request failed: {meaning}" for code, meaning in REQUEST_FAILURES.items()},
+    },
     "pairs": {
         "unverified": "no candidate has a verdict (no verifier for the domain, or no reference)",
         "no_passing_candidate": "nothing to contrast: no candidate passed",
@@ -61,6 +64,8 @@ REASONS: dict[str, dict[str, str]] = {
         "identical_texts": "the two sides say the same thing",
         "unjudged": "judged strategy: fewer than two rated responses",
         "below_rating_margin": "judged strategy: every rating gap under `pairs.min_rating_margin`",
+        "unscored": "density_ratio strategy: fewer than two responses scored by both models",
+        "below_density_margin": "density_ratio strategy: the ratio gap is under `pairs.min_density_margin`",
         "judges_split": "judged strategy: the pairwise votes tied",
         "length_ratio": "a pair whose longer side is over `pairs.max_length_ratio` times the shorter",
         "no_pair": "no strategy made a pair and none said why",

@@ -159,6 +159,18 @@ class Comparison(Record):
     rationale: str = ""
 
 
+class DensityRatio(Record):
+    """CDR's label for one response: log p_strong(response | prompt) - log p_weak(response | prompt)."""
+
+    strong: str
+    weak: str
+    strong_logprob: float
+    weak_logprob: float
+    tokens: int = Field(ge=0, description="tokens of the response scored")
+    value: float = Field(description="the log-density ratio; per token when normalized")
+    normalized: bool = False
+
+
 class Candidate(Record):
     id: str
     prompt_id: str
@@ -172,6 +184,7 @@ class Candidate(Record):
     metadata: dict[str, Any] = Field(default_factory=dict, description="extra keys of a recorded response")
     verdict: Optional[Verdict] = None
     judgments: list[Judgment] = Field(default_factory=list)
+    density_ratio: Optional[DensityRatio] = None
 
     @classmethod
     def make_id(cls, prompt_id: str, model: str, sample_index: int) -> str:

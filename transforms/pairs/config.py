@@ -14,9 +14,12 @@ class PairsConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    strategies: list[str] = Field(default_factory=lambda: ["verified"],
-                                  description="pair strategies to apply (see registry.py): verified, self_edit, judged, delta")
+    strategies: list[str] = Field(
+        default_factory=lambda: ["verified"],
+        description="pair strategies to apply (see registry.py): verified, self_edit, judged, delta, density_ratio")
     max_pairs_per_prompt: int = Field(2, gt=0, description="at most this many pairs per prompt")
+    min_density_margin: float = Field(
+        0.0, ge=0.0, description="density_ratio: minimum chosen - rejected log-density ratio (0: any gap)")
     min_score_gap: float = Field(
         0.25, ge=0.0, le=1.0,
         description="verified: minimum chosen - rejected score (code and instruction scores are fractions passed)")
