@@ -21,6 +21,7 @@ from prefmill.pipelines.summary import is_infrastructure
 from prefmill.dataset import run_query
 
 from llm_server import FakeLLMServer, stand_in_model
+from tiny_model import TinyScorer
 from support import REPO, SAMPLE
 
 RECIPES = sorted((REPO / "pipelines" / "configs").glob("*.yaml"))
@@ -29,10 +30,10 @@ RECIPES = sorted((REPO / "pipelines" / "configs").glob("*.yaml"))
 def _local(entry: dict, url: str, tiny_model: Path) -> dict:
     """One model entry with its endpoint swapped for a local stand-in."""
     entry = dict(entry)
-    if entry.get("backend") == "vllm":
+    if entry.get("backend") == "vllm":  # a vLLM server: it scores too (the test server with the tiny model)
         entry["backend"] = "openai"
         entry.pop("vllm", None)
-        entry["openai"] = {}
+        entry["openai"] = {"scoring": True}
     if entry.get("backend", "openai") == "openai":
         entry["openai"] = {**entry.get("openai", {}), "base_url": url, "backoff_base_s": 0.01}
     elif entry["backend"] == "transformers":
@@ -53,6 +54,9 @@ def localised(raw: dict, url: str, tiny_model: Path, out: Path) -> dict:
         raw["inject"] = {**raw["inject"], "model": _local(raw["inject"]["model"], url, tiny_model)}
     if raw.get("route", {}).get("tagger"):
         raw["route"] = {**raw["route"], "tagger": _local(raw["route"]["tagger"], url, tiny_model)}
+    if raw.get("density_ratio", {}).get("enabled"):
+        raw["density_ratio"] = {**raw["density_ratio"], **{side: _local(raw["density_ratio"][side], url, tiny_model)
+                                                           for side in ("strong", "weak")}}
     if raw.get("route", {}).get("model_path"):
         raw["route"]["model_path"] = str(REPO / raw["route"]["model_path"])
     return raw
@@ -64,7 +68,7 @@ def test_every_recipe_runs_against_local_stand_ins(recipe, tmp_path, tiny_model,
     for entry in _llm_entries(raw):  # the keys the recipe names, as a user would export them
         if entry.get("openai", {}).get("api_key_env"):
             monkeypatch.setenv(entry["openai"]["api_key_env"], "sk-recipe-test")
-    with FakeLLMServer(answer=stand_in_model) as server:
+    with FakeLLMServer(answer=stand_in_model, scorer=TinyScorer(tiny_model)) as server:
         summary = run_config(validate_config(localised(raw, server.url, tiny_model, tmp_path / "ds")),
                              progress=False)
     assert summary.pairs_version is not None, "the run was not committed"
@@ -87,4 +91,5 @@ def test_every_recipe_runs_against_local_stand_ins(recipe, tmp_path, tiny_model,
 def _llm_entries(raw: dict) -> list[dict]:
     entries = list(raw.get("generate", {}).get("models", [])) + list(raw.get("judge", {}).get("models", []))
     entries += [m for m in (raw.get("inject", {}).get("model"), raw.get("route", {}).get("tagger")) if m]
+    entries += [m for m in (raw.get("density_ratio", {}).get(side) for side in ("strong", "weak")) if m]
     return entries

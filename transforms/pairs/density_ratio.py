@@ -60,8 +60,9 @@ def build(pc: PromptCandidates, config: PairsConfig, made: list[PreferencePair],
     pairs = density_pairs(pc, config, **context)
     if pairs:
         return pairs, ""
-    scored = sum(1 for c in pc.candidates if c.density_ratio is not None)
-    return [], "unscored" if scored < 2 else "below_density_margin"
+    if sum(1 for c in pc.candidates if c.density_ratio is not None) < 2:
+        return [], "unscored"
+    return [], "below_density_margin"
 
 
 def idle(run) -> list[str]:
