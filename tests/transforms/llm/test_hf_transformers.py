@@ -82,3 +82,15 @@ def test_stages_naming_one_model_share_one_loaded_copy(tiny_model):
     model = first.load_model()
     assert second.load_model() is model  # batch size is the stage's business, not the engine's
     assert other_dtype.load_model() is not model
+
+
+@pytest.mark.gpu
+def test_scores_on_the_gpu_equal_the_cpus(tiny_model):
+    """Where a CUDA device exists: the same model, the same texts, scored on both devices."""
+    cpu = TransformersHandler(model_id=str(tiny_model), options=TransformersOptions(batch_size=3))
+    gpu = TransformersHandler(model_id=str(tiny_model), options=TransformersOptions(batch_size=3, device="cuda"))
+    on_cpu, on_gpu = _score(cpu, cpu.load_model(), TEXTS), _score(gpu, gpu.load_model(), TEXTS)
+    assert all(abs(a.logprob - b.logprob) < 1e-3 for a, b in zip(on_cpu, on_gpu))
+    params = SamplingParams(temperature=0.0, max_tokens=12, logprobs=True)
+    (generated,) = gpu.generate([LLMRequest("p1", "tiny", PROMPT, params)], gpu.load_model())
+    assert generated.ok and len(generated.token_logprobs) == generated.completion_tokens
