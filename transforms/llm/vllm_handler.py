@@ -104,6 +104,7 @@ class VLLMHandler(LLMHandler):
                  max_batch_size: int = 4096) -> None:
         super().__init__(model_id=model_id, cache_path=cache_path, max_batch_size=max_batch_size)
         self.options = options
+        self._tokenizer = None
 
     def share_model_across_processes(self) -> bool:
         return True
@@ -134,7 +135,9 @@ class VLLMHandler(LLMHandler):
         import vllm
         from vllm.inputs import TokensPrompt
 
-        tokenizer = model.get_tokenizer()
+        if self._tokenizer is None:  # through Beam's cross-process proxy each call copies it: once is enough
+            self._tokenizer = model.get_tokenizer()
+        tokenizer = self._tokenizer
         encoded = [score_token_ids(tokenizer, r.messages, r.score_text, self.options.chat_template) for r in requests]
         params = vllm.SamplingParams(**SCORE_SAMPLING)
         started = time.monotonic()
