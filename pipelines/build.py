@@ -14,6 +14,7 @@ from prefmill.dataset import DatasetPaths
 from prefmill.transforms.write import WriteManifest, WriteParts
 from prefmill.dataset.layout import DEAD_LETTERS, PAIRS
 from prefmill.transforms.generate import CheckCandidates, GenerateWithModels
+from prefmill.transforms.annotate import AnnotatePairs, AttachAnnotations
 from prefmill.transforms.density_ratio import AttachDensityRatios, ScoreDensityRatios
 from prefmill.transforms.judge import AttachJudgments, JudgeCandidates
 from prefmill.transforms.pairs import BuildPairs
@@ -23,7 +24,7 @@ from prefmill.transforms.route import PerformanceModel, RoutePairs, route_staged
 from prefmill.transforms.verify import Verify
 
 # Stage names in pipeline order; each is a Beam metrics namespace `prefmill.<name>`.
-STAGES = ("read", "dedupe", "generate", "verify", "inject", "judge", "density_ratio", "pairs", "route")
+STAGES = ("read", "dedupe", "generate", "verify", "inject", "judge", "density_ratio", "pairs", "annotate", "route")
 
 
 @dataclass(frozen=True)
@@ -71,6 +72,11 @@ def build_pipeline(pipeline: beam.Pipeline, config: PrefmillConfig, ctx: RunCont
                                            AttachDensityRatios(config.density_ratio, run_id))
         stage_dead += [("density_ratio_llm", scored["dead_letters"]), ("density_ratio", ratio_dead)]
     pairs, pairs_dead = apply_stage(verified, "BuildPairs", BuildPairs(config.pairs, run_id, ctx.config_hash))
+    if config.annotate.enabled:
+        annotated = pairs | "AnnotatePairs" >> AnnotatePairs(config.annotate, cache_path, run_id)
+        pairs, annotate_dead = apply_stage(annotated["main"], "AttachAnnotations",
+                                           AttachAnnotations(config.annotate, run_id))
+        stage_dead += [("annotate_llm", annotated["dead_letters"]), ("annotate", annotate_dead)]
 
     rows_per_file = config.output.rows_per_file
     pairs_table = ctx.paths.table(PAIRS)

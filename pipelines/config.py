@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from prefmill.schemas import ConfigError
 from prefmill.dataset.layout import is_remote
+from prefmill.transforms.annotate import AnnotateConfig
 from prefmill.transforms.density_ratio import DensityRatioConfig
 from prefmill.transforms.generate import GenerateConfig
 from prefmill.transforms.judge import JudgeConfig
@@ -105,6 +106,7 @@ class PrefmillConfig(BaseModel):
     judge: JudgeConfig = Field(default_factory=JudgeConfig)
     density_ratio: DensityRatioConfig = Field(default_factory=DensityRatioConfig)
     pairs: PairsConfig = Field(default_factory=PairsConfig)
+    annotate: AnnotateConfig = Field(default_factory=AnnotateConfig)
     route: RouteConfig = Field(default_factory=RouteConfig)
     output: OutputConfig
     runner: RunnerConfig = Field(default_factory=RunnerConfig)
@@ -112,8 +114,9 @@ class PrefmillConfig(BaseModel):
     def data_hash(self) -> str:
         """Hash of everything that shapes the data (not where it goes or how it runs locally)."""
         body = self.model_dump(mode="json", exclude={"output", "runner", "name"})
-        if not self.density_ratio.enabled:  # a section added later: hashes of runs without it stay the same
-            body.pop("density_ratio")
+        for section in ("density_ratio", "annotate"):  # added later: hashes of runs without them stay the same
+            if not getattr(self, section).enabled:
+                body.pop(section)
         body["plugins"] = data_plugins()  # an installed verifier or strategy changes labels: it is in the hash
         return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()[:16]
 
@@ -121,7 +124,7 @@ class PrefmillConfig(BaseModel):
         """Whether any stage calls an LLM (generation, self-edits, judges, the routing tagger)."""
         return (self.generate.mode != "recorded" or (self.inject.enabled and self.inject.method == "llm")
                 or self.judge.enabled or (self.route.enabled and self.route.tagger is not None)
-                or self.density_ratio.enabled)
+                or self.density_ratio.enabled or self.annotate.enabled)
 
 
 def data_plugins() -> list[str]:
@@ -226,6 +229,7 @@ def capability_problems_of(config: "PrefmillConfig") -> list[str]:
         uses.append((config.inject.model, set(), "inject.model"))
     if config.route.tagger is not None:
         uses.append((config.route.tagger, {"structured_output"}, "route.tagger"))
+    uses += [(m, {"structured_output"}, f"annotate.models.{i}") for i, m in enumerate(config.annotate.models)]
     for side in ("strong", "weak"):
         spec = getattr(config.density_ratio, side)
         if spec is not None:
@@ -246,6 +250,14 @@ def idle_problems(config: "PrefmillConfig") -> list[str]:
     if ratio.enabled and "density_ratio" not in strategies:
         problems.append("density_ratio.enabled: the ratios become pairs only through the density_ratio strategy; "
                         "add density_ratio to pairs.strategies, or set density_ratio.enabled: false")
+    if config.annotate.enabled and not config.annotate.models:
+        problems.append("annotate.enabled: annotate.models is empty; add at least one model entry")
+    if config.annotate.enabled and not (config.annotate.rationale or config.annotate.blind_check):
+        problems.append("annotate.enabled with rationale and blind_check both false: nothing would be asked")
+    if config.annotate.enabled and config.annotate.noise.action == "human_first" and not (
+            config.route.enabled and config.route.budget > 0):
+        problems.append("annotate.noise.action human_first sends suspected flips to humans under the routing "
+                        "budget: set route.enabled: true and route.budget, or pick another action")
     if config.judge.enabled and not config.judge.models:
         problems.append("judge.enabled: judge.models is empty; add at least one model entry")
     if config.judge.enabled and "judged" not in strategies:

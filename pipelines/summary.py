@@ -25,6 +25,7 @@ class StageCounts(BaseModel):
         return self.rows_in == self.rows_out + self.dead
 
 
+PAIR_STAGES = ("annotate", "route")  # stages that count pairs, not prompts
 INFRA_REASONS = {"timeout", "connection_error", "inference_error", "llm_error", "malformed_response", "unsupported_n",
                  "sandbox_error", "stage_error"}
 
@@ -78,8 +79,8 @@ class RunSummary(BaseModel):
 
     @property
     def prompt_stages(self) -> list[StageCounts]:
-        """Stages counted in prompts (route counts pairs, after the prompts became pairs)."""
-        return [s for s in self.stages if s.name != "route"]
+        """Stages counted in prompts (annotate and route count pairs, after the prompts became pairs)."""
+        return [s for s in self.stages if s.name not in PAIR_STAGES]
 
     @property
     def rows_out(self) -> int:
@@ -96,10 +97,12 @@ class RunSummary(BaseModel):
         (stages that did not run are skipped; routing receives exactly the pairs emitted)."""
         ran = [s for s in self.prompt_stages if s.rows_in or s.rows_out or s.dead]
         handed_on = all(b.rows_in == a.rows_out for a, b in zip(ran, ran[1:]))
-        route = self.stage("route")
-        routed = not route.rows_in or route.rows_in == self.stage("pairs").emitted
+        # pairs: every pair emitted reaches the next pair stage that ran (annotate, then route)
+        chain = [self.stage("pairs")] + [s for s in (self.stage(n) for n in PAIR_STAGES) if s.rows_in]
+        paired_on = all(b.rows_in == a.emitted for a, b in zip(chain, chain[1:]))
+        pair_stages = all(s.rows_in == s.rows_out + s.dead for s in chain[1:])
         return (self.rows_in == self.rows_out + self.rows_dead and all(s.balanced for s in self.stages)
-                and handed_on and routed)
+                and handed_on and paired_on and pair_stages)
 
     def render(self) -> str:
         head = f"{'stage':<10}{'in':>9}{'out':>9}{'dead':>9}{'emitted':>9}  dead-letter reasons"
@@ -131,6 +134,14 @@ class RunSummary(BaseModel):
             said = "; ".join(f"agrees with the {source} on {a:,} of {a + d:,} pairs both decided"
                              for source, a, d in agree if a + d) or "no pair was also decided by a verifier or judges"
             lines.append(f"density ratio: {ratio.get('ratios', 0):,} responses scored by both models; {said}")
+        annotate = self.stage("annotate")
+        if annotate.rows_in:
+            done = [f"{k[len('flips_'):]} {v:,}" for k, v in sorted(annotate.extra.items()) if k.startswith("flips_")]
+            if annotate.reasons.get("suspected_flip"):
+                done.append(f"dropped {annotate.reasons['suspected_flip']:,}")
+            flips = annotate.extra.get("suspected_flips", 0)
+            lines.append(f"annotate: {annotate.rows_in:,} pairs, {annotate.extra.get('rationales', 0):,} LLM "
+                         f"rationales; suspected label flips {flips:,}" + (f" ({', '.join(done)})" if done else ""))
         route = self.stage("route").extra
         if route:
             lines.append(f"routing: human {route.get('routed_human', 0):,}, ai {route.get('routed_ai', 0):,} "

@@ -12,6 +12,7 @@ from prefmill.schemas.errors import (
 )
 from prefmill.schemas.records import (
     SCHEMA_VERSION,
+    Annotation,
     AspectRating,
     Comparison,
     Judgment,
@@ -22,6 +23,7 @@ from prefmill.schemas.records import (
     DeadLetter,
     DensityRatio,
     ErrorEdit,
+    IncomingLabel,
     Message,
     PreferencePair,
     Prompt,
@@ -33,12 +35,13 @@ from prefmill.schemas.records import (
     StdioCase,
     TokenUsage,
     Verdict,
+    Vote,
     stable_id,
 )
 
 __all__ = [
-    "SCHEMA_VERSION", "AspectRating", "Comparison", "JudgeSummary", "Judgment", "Candidate", "CodeTests", "CommitConflictError", "ConfigError", "Constraint",
-    "DatasetError", "DeadLetter", "DensityRatio", "ErrorEdit", "InputError", "Message", "PreferencePair", "PrefmillError",
+    "SCHEMA_VERSION", "Annotation", "AspectRating", "Comparison", "JudgeSummary", "Judgment", "Candidate", "CodeTests", "CommitConflictError", "ConfigError", "Constraint",
+    "DatasetError", "DeadLetter", "DensityRatio", "ErrorEdit", "IncomingLabel", "InputError", "Message", "PreferencePair", "PrefmillError",
     "Prompt", "PromptCandidates", "Reference", "Routing", "SchemaError", "SelfEdit", "Span", "StdioCase", "TokenUsage",
-    "Verdict", "arrow_schema", "from_row", "is_remote", "stable_id", "to_row", "to_table",
+    "Verdict", "Vote", "arrow_schema", "from_row", "is_remote", "stable_id", "to_row", "to_table",
 ]

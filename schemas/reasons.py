@@ -56,6 +56,11 @@ REASONS: dict[str, dict[str, str]] = {
     "density_ratio": {
         **{code: f"a scoring request failed: {meaning}" for code, meaning in REQUEST_FAILURES.items()},
     },
+    "annotate": {
+        "unparseable_annotation": "an annotator's answer could not be read, twice (the raw text is kept)",
+        "suspected_flip": "the annotators confidently prefer the rejected response (`annotate.noise.action: drop`)",
+        **{code: f"an annotation request failed: {meaning}" for code, meaning in REQUEST_FAILURES.items()},
+    },
     "pairs": {
         "unverified": "no candidate has a verdict (no verifier for the domain, or no reference)",
         "no_passing_candidate": "nothing to contrast: no candidate passed",
@@ -64,6 +69,8 @@ REASONS: dict[str, dict[str, str]] = {
         "identical_texts": "the two sides say the same thing",
         "unjudged": "judged strategy: fewer than two rated responses",
         "below_rating_margin": "judged strategy: every rating gap under `pairs.min_rating_margin`",
+        "incoming_tie": "incoming strategy: the data's primary label is a tie (no preference to learn)",
+        "no_incoming_label": "incoming strategy: the row held no label, or a labelled response was dropped",
         "unscored": "density_ratio strategy: fewer than two responses scored by both models",
         "below_density_margin": "density_ratio strategy: the ratio gap is under `pairs.min_density_margin`",
         "judges_split": "judged strategy: the pairwise votes tied",

@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_vali
 from prefmill.schemas.redact import redact
 
 # Bump when a column is added, removed or changes meaning; stored in the commit metadata of every version.
-SCHEMA_VERSION = "3"  # 2: pairs.granularity; 3: pairs.judge (judges, agreement, position bias)
+SCHEMA_VERSION = "4"  # 2: pairs.granularity; 3: pairs.judge (judges, agreement, position bias); 4: pairs.annotation
 
 # chat, or the domain of a verifier in `transforms/verify/registry.py` (built in: math, code, instruction);
 # the reader refuses a name that is neither, so a new domain is its verifier's file and registry line
@@ -24,7 +24,8 @@ Domain = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,39}$")]
 Role = Literal["system", "user", "assistant", "tool"]
 # the strategy that made a pair: verified, self_edit, judged, delta, or a plugin strategy's own name
 PairSource = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,39}$")]
-LabelSource = Literal["verifier", "ai", "human"]
+LabelSource = Literal["verifier", "ai", "human", "unknown"]  # unknown: an incoming label whose origin is not known
+IncomingSource = Literal["human", "ai", "unknown"]
 
 
 class Record(BaseModel):
@@ -218,6 +219,19 @@ class SelfEdit(Record):
     evidence: str = ""
 
 
+class IncomingLabel(Record):
+    """A preference label the input data already holds (TRL, HelpSteer2-Preference, MultiPref rows), kept as
+    it came, with its source: prefmill never silently replaces it."""
+
+    chosen_id: str
+    rejected_id: str
+    source: IncomingSource
+    strength: Optional[int] = Field(None, ge=1, le=3,
+                                    description="how much better chosen is, 1-3 (HelpSteer2-Preference)")
+    rationale: Optional[str] = None
+    annotator: Optional[str] = Field(None, description="who gave it, when the data says (a worker pool, a model)")
+
+
 class PromptCandidates(Record):
     """A prompt with all its candidate responses: the unit that flows from Generate to BuildPairs."""
 
@@ -225,6 +239,7 @@ class PromptCandidates(Record):
     candidates: list[Candidate] = Field(default_factory=list)
     edits: list[SelfEdit] = Field(default_factory=list)
     comparisons: list[Comparison] = Field(default_factory=list)
+    incoming: list[IncomingLabel] = Field(default_factory=list, description="labels the input held, first = primary")
 
 
 class Routing(Record):
@@ -256,6 +271,32 @@ class JudgeSummary(Record):
     low_confidence: bool = False
 
 
+class Vote(Record):
+    """One annotator's (or one incoming label's) view of a pair's label."""
+
+    annotator: str
+    margin: float = Field(ge=-3, le=3, description="+3: the pair's chosen is much better; -3: its rejected is")
+    position_consistent: Optional[bool] = Field(None, description="the same preference in both orders (LLM votes)")
+
+
+class Annotation(Record):
+    """Where a pair's rationale came from, and what annotators said of its label (blind, both orders)."""
+
+    rationale_source: Literal["template", "llm", "incoming"]
+    model: Optional[str] = None
+    prompt_version: Optional[str] = None
+    grounded: bool = Field(False, description="the rationale's prompt held verifier evidence or the planted error")
+    strength_justification: Optional[str] = None
+    votes: list[Vote] = Field(default_factory=list)
+    label_agreement: Optional[float] = Field(None, description="share of votes that prefer the pair's chosen")
+    position_consistent: Optional[bool] = Field(None, description="every LLM vote was the same in both orders")
+    mean_margin: Optional[float] = None
+    margin_spread: Optional[float] = Field(None, description="standard deviation of the votes' margins")
+    suspected_flip: bool = Field(False, description="the votes confidently prefer the rejected response")
+    action: Optional[Literal["kept", "flipped", "human_first"]] = Field(
+        None, description="what was done with a suspected flip (dropped ones are dead letters)")
+
+
 class PreferencePair(Record):
     id: str
     prompt_id: str
@@ -277,6 +318,7 @@ class PreferencePair(Record):
     routing: Optional[Routing] = None
     error_edit: Optional[ErrorEdit] = None
     judge: Optional[JudgeSummary] = None
+    annotation: Optional[Annotation] = None
     chosen_candidate_id: Optional[str] = None
     rejected_candidate_id: Optional[str] = None
     run_id: str

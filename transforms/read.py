@@ -14,15 +14,19 @@ without ever grouping them. Reading twice costs one extra parse per row; memory 
 from __future__ import annotations
 
 import os
-from typing import Iterator, Literal, Optional
+from typing import Iterator, Literal, Optional, Union
 
 import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from prefmill.schemas import InputError
+from prefmill.schemas.records import IncomingSource
 from prefmill.transforms.base import DEAD_LETTERS, MAIN, Reject, Stage, apply_stage
 from prefmill.transforms.parse import DUPLICATE_ID, FieldMap, Layout, RowError, field_map_for, parse_row
+from prefmill.transforms.preference_in import (
+    PREFERENCE_LAYOUTS, PreferenceFields, PreferenceLayout, parse_preference_row, preference_fields_for,
+)
 from prefmill.transforms.verify.registry import KnownDomain
 from prefmill.transforms.ranges import (
     DEFAULT_SPLIT_BYTES, FileRange, RawRow, plan_jsonl, plan_parquet, read_jsonl, read_parquet,
@@ -39,8 +43,13 @@ class InputConfig(BaseModel):
 
     path: str = Field(description="file, glob or directory (JSONL/Parquet), or a Hugging Face dataset name or local dataset folder")
     format: InputFormat = Field("auto", description="auto picks by extension; hf uses datasets.load_dataset")
-    layout: Layout = Field("native", description="preset field mapping: native | question_answer | prompt_completions | messages")
+    layout: Union[Layout, PreferenceLayout] = Field(
+        "native", description="preset field mapping: native | question_answer | prompt_completions | messages | "
+                              "ifeval, or preference data: trl | ultrafeedback | helpsteer2_preference | multipref")
     fields: dict[str, Optional[str]] = Field(default_factory=dict, description="overrides of the layout's field mapping")
+    label_source: Optional[IncomingSource] = Field(
+        None, description="preference layouts: who gave the data's labels, human | ai | unknown (default: trl "
+                          "unknown, ultrafeedback ai, helpsteer2_preference human)")
     default_domain: KnownDomain = Field("chat", description="domain of rows that do not name one")
     candidate_model: str = Field("recorded", description="model name for recorded responses that do not name one")
     max_row_bytes: int = Field(1_000_000, gt=0, description="rows larger than this are dead-lettered (row_too_large)")
@@ -51,16 +60,26 @@ class InputConfig(BaseModel):
     split_bytes: int = Field(DEFAULT_SPLIT_BYTES, gt=0,
                              description="JSONL files are read in ranges of about this many bytes, in parallel")
 
-    @field_validator("fields")
-    @classmethod
-    def _known_fields(cls, value: dict[str, Optional[str]]) -> dict[str, Optional[str]]:
-        unknown = sorted(set(value) - set(FieldMap.model_fields))
+    @model_validator(mode="after")
+    def _known_fields(self) -> "InputConfig":
+        known = PreferenceFields.model_fields if self.is_preference() else FieldMap.model_fields
+        unknown = sorted(set(self.fields) - set(known))
         if unknown:
-            raise ValueError(f"unknown field name(s) {unknown}; known: {sorted(FieldMap.model_fields)}")
-        return value
+            raise ValueError(f"input.fields: unknown field name(s) {unknown} for layout {self.layout}; known: "
+                             f"{sorted(known)}")
+        return self
 
-    def field_map(self) -> FieldMap:
+    def is_preference(self) -> bool:
+        return self.layout in PREFERENCE_LAYOUTS
+
+    def field_map(self) -> Union[FieldMap, PreferenceFields]:
+        if self.is_preference():
+            return preference_fields_for(self.layout, self.fields)
         return field_map_for(self.layout, self.fields)
+
+    def incoming_source(self) -> str:
+        default = {"ultrafeedback": "ai", "helpsteer2_preference": "human"}.get(self.layout, "unknown")
+        return self.label_source or default
 
     def resolved_format(self) -> str:
         if self.format != "auto":
@@ -113,7 +132,11 @@ class _ReadHF(beam.DoFn):
             yield RawRow(f"{path}[{self.split}]", 0, index, row)
 
 
-def _parse(row: RawRow, config: InputConfig, fields: FieldMap):
+def _parse(row: RawRow, config: InputConfig, fields):
+    if config.is_preference():
+        return parse_preference_row(row.raw, config.layout, fields, label_source=config.incoming_source(),
+                                    default_domain=config.default_domain, default_model=config.candidate_model,
+                                    max_row_bytes=config.max_row_bytes)
     return parse_row(row.raw, fields, default_domain=config.default_domain, default_model=config.candidate_model,
                      max_row_bytes=config.max_row_bytes)
 

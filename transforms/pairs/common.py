@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from prefmill.schemas import Candidate, Message, PreferencePair, PromptCandidates
+from prefmill.schemas import Annotation, Candidate, Message, PreferencePair, PromptCandidates
 
 
 def normalize_text(text: str) -> str:
@@ -48,6 +48,7 @@ def make_pair(pc: PromptCandidates, chosen: Candidate, rejected: Candidate, *, s
         margin=margin,
         strength=None if margin is None else strength_from_margin(margin),
         rationale=rationale,
+        annotation=Annotation(rationale_source="template") if rationale else None,  # the no-model default
         label_source="verifier",
         chosen_candidate_id=chosen.id,
         rejected_candidate_id=rejected.id,

@@ -143,7 +143,7 @@ def build(pc: PromptCandidates, config: PairsConfig, made: list[PreferencePair],
 
 
 def idle(run) -> list[str]:
-    if not run.judge.enabled:
+    if not run.judge.enabled and run.input.layout != "ultrafeedback":  # ultrafeedback rows hold their ratings
         return ["pairs.strategies has judged, but judge.enabled is false: no prompt would be judged; set "
                 "judge.enabled: true with judge.models, or drop judged"]
     return []

@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from prefmill.schemas.plugins import add_plugins, load_plugins
-from prefmill.transforms.pairs import delta_learning, density_ratio, judged, rise, verified
+from prefmill.transforms.pairs import delta_learning, density_ratio, incoming, judged, rise, verified
 from prefmill.transforms.pairs.strategy import PairStrategy
 
 
@@ -24,6 +24,8 @@ STRATEGIES: dict[str, PairStrategy] = {s.name: s for s in (
     PairStrategy("judged", judged.build, judged.idle, "UltraFeedback, arXiv:2310.01377"),
     PairStrategy("delta", delta_learning.build, delta_learning.idle, "Delta Learning, arXiv:2507.06187"),
     PairStrategy("density_ratio", density_ratio.build, density_ratio.idle, "CDR, arXiv:2411.02481"),
+    PairStrategy("incoming", incoming.build, incoming.idle, "the input's own labels (TRL, HelpSteer2-Preference, "
+                                                            "MultiPref)"),
 )}
 
 add_plugins(STRATEGIES, load_plugins("prefmill.pair_strategies"), "prefmill.pair_strategies")

@@ -15,6 +15,7 @@ class Item:
     cost: float
     bins: tuple
     eligible: bool
+    first: bool = False  # a suspected label flip sent to humans before the rest (annotate.noise.action)
 
 
 def by_priority(items: list[Item]) -> list[Item]:

@@ -81,10 +81,23 @@ def select_uncertain(items: list[Item], config: RouteConfig) -> set[str]:
 
 
 def select(items: list[Item], config: RouteConfig, model: Optional[PerformanceModel] = None) -> set[str]:
+    """The pairs for humans: suspected label flips sent there first (highest priority first, within the
+    budget), then the policy's choice among the rest with the budget left."""
     if config.budget <= 0:
         return set()
+    chosen, spent = set(), 0.0
+    for item in by_priority([it for it in items if it.first]):
+        if fits(spent, item.cost, config):
+            chosen.add(item.pair_id)
+            spent += 1 if config.budget_unit == "count" else item.cost
+    rest = [it for it in items if not it.first]
+    if spent:
+        config = config.model_copy(update={"budget": config.budget - spent})
+        if config.budget <= 0:
+            return chosen
     if config.policy == "uncertainty":
-        return select_uncertain(items, config)
+        return chosen | select_uncertain(rest, config)
     if model is None:
         raise PrefmillError(f"route.policy {config.policy} needs a fitted model")
-    return select_gain(items, config, model) if config.policy == "hyper_gain" else select_mix(items, config, model)
+    picked = select_gain(rest, config, model) if config.policy == "hyper_gain" else select_mix(rest, config, model)
+    return chosen | picked

@@ -40,7 +40,9 @@ def score_pair(pair: PreferencePair, config: RouteConfig,
     eligible = config.route_verified or not features["verifier_decided"]
     score = uncertainty_score(features, config.weights)
     bins = tuple(bin_keys(features)) if config.policy != "uncertainty" else ()
-    item = Item(pair_id=pair.id, score=score, cost=pair_cost(features, config), bins=bins, eligible=eligible)
+    first = pair.annotation is not None and pair.annotation.action == "human_first"
+    item = Item(pair_id=pair.id, score=score, cost=pair_cost(features, config), bins=bins, eligible=eligible,
+                first=first)
     routing = Routing(decision="ai", score=round(score, 6), policy=config.policy if eligible else "verifier")
     return pair.model_copy(update={"routing": routing}), item
 
@@ -65,7 +67,7 @@ class ScorePairs(Stage):
 
 
 def _priority(item: Item) -> tuple:
-    return -item.score, item.pair_id
+    return not item.first, -item.score, item.pair_id  # suspected flips go first, as `select` takes them
 
 
 class ChooseHumans(beam.CombineFn):
