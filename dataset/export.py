@@ -26,6 +26,7 @@ import pyarrow.parquet as pq
 
 from prefmill.schemas import SCHEMA_VERSION, DatasetError
 from prefmill.dataset.query import close_dataset, open_dataset
+from prefmill.dataset import reward_augmented
 from prefmill.dataset.export_format import ExportFormat
 from prefmill.schemas.plugins import add_plugins, load_plugins
 
@@ -65,6 +66,9 @@ EXPORT_FORMATS: dict[str, ExportFormat] = {f.name: f for f in (
     ExportFormat("rdpo", lambda k: f"{P} AS prompt, {C} AS chosen, {R} AS rejected, rationale", True,
                  description="rationale-aware DPO (RDPO)"),
     ExportFormat("openrlhf", _openrlhf, True, description="OpenRLHF, whole conversations"),
+    ExportFormat("reward-augmented", reward_augmented.select, True, reward_augmented.ONLY,
+                 "reward-augmented DPO: each pair twice, conditioned on each response's score",
+                 rows=reward_augmented.rows),
     ExportFormat("jsonl", lambda k: "*", False, description="every column, JSON lines"),
     ExportFormat("parquet", lambda k: "*", False, description="every column, Parquet"),
 )}
@@ -164,6 +168,9 @@ def _write_export(uri, fmt, out, version, where, splits, keys, include_steps) ->
             relation = con.sql(sql + " ORDER BY id")
             table = relation.to_arrow_table()
             del relation  # DuckDB keeps a relation's result open until it is gone
+            if form.rows is not None:
+                table = pa.Table.from_pylist(form.rows(table.to_pylist())) if table.num_rows else table.select(
+                    ["__prompt_id"])
         except duckdb.Error as exc:
             raise DatasetError(f"export query failed: {exc}") from None
         stats = _stats(con, where)

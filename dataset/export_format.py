@@ -18,3 +18,5 @@ class ExportFormat:
     conversational: bool
     only: Optional[str] = None
     description: str = ""
+    # rows built from the selected ones, when a format writes other rows than one per pair (reward-augmented)
+    rows: Optional[Callable[[list[dict]], list[dict]]] = None

@@ -97,6 +97,10 @@ def stand_in_model(body: dict) -> str:
         second = content.split("\n\nResponse B:\n", 1)[1].split("\n\nReply with JSON only", 1)[0]
         a, b = _rating(first), _rating(second)
         return json.dumps({"preferred": "tie" if a == b else ("A" if a > b else "B"), "rationale": "fixed"})
+    if "Response A:\n" in content and 'Answer with JSON only: {"preference"' in content:  # blind annotation
+        first = content.split("Response A:\n", 1)[1].split("\n\nResponse B:\n", 1)[0]
+        second = content.split("\n\nResponse B:\n", 1)[1].split("\n\nWhich response", 1)[0]
+        return json.dumps({"preference": max(-3, min(3, _rating(second) - _rating(first))), "reason": "fixed"})
     if "Reply with JSON only: {\"responses\"" in content:
         return preference_answer(body)
     if "Step to edit:\n" in content:  # RISE self-edit
@@ -265,9 +269,9 @@ def main() -> None:
 
     parser = argparse.ArgumentParser()
     parser.add_argument("--latency", type=float, default=0.0)
-    parser.add_argument("--answers", choices=["echo", "preference"], default="echo")
+    parser.add_argument("--answers", choices=["echo", "preference", "stand-in"], default="echo")
     args = parser.parse_args()
-    answer = preference_answer if args.answers == "preference" else default_answer
+    answer = {"preference": preference_answer, "stand-in": stand_in_model}.get(args.answers, default_answer)
     with FakeLLMServer(latency_s=args.latency, answer=answer) as server:
         print(server.url, flush=True)
         threading.Event().wait()

@@ -136,3 +136,20 @@ def test_an_unknown_format_names_the_registered_ones(quickstart, tmp_path, capsy
     assert main(["export", quickstart, "--format", "trl-dop", "--out", str(tmp_path / "x")]) == 2
     err = capsys.readouterr().err
     assert "unknown format 'trl-dop'" in err and all(name in err for name in EXPORT_FORMATS)
+
+
+def test_reward_augmented_export_conditions_each_pair_on_both_scores(quickstart, tmp_path):
+    from prefmill.dataset.query import run_query
+
+    counts = export(quickstart, "reward-augmented", str(tmp_path))
+    scored = run_query(quickstart, "SELECT count(*) FROM pairs WHERE chosen_score IS NOT NULL AND rejected_score IS "
+                                   "NOT NULL AND granularity <> 'step'")[1][0][0]
+    assert scored > 0 and counts["train"] == 2 * scored  # delta pairs have no scores: left out
+    rows = datasets.load_dataset("parquet", data_files=str(tmp_path / "train.parquet"))["train"]
+    assert rows.column_names == ["prompt", "chosen", "rejected"]
+    first, second = rows[0], rows[1]  # one pair's two rows: the goal of each response, the preference reversed
+    assert first["prompt"][0]["role"] == "system" and first["prompt"][1:] == second["prompt"][1:]
+    assert first["chosen"] == second["rejected"] and first["rejected"] == second["chosen"]
+    goals = {first["prompt"][0]["content"], second["prompt"][0]["content"]}
+    assert goals == {"Write a response whose quality reaches 1.00 on the verifier score (0-1) scale.",
+                     "Write a response whose quality reaches 0.00 on the verifier score (0-1) scale."}

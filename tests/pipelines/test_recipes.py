@@ -18,6 +18,7 @@ import yaml
 from prefmill.pipelines.config import validate_config
 from prefmill.pipelines.launcher import run_config
 from prefmill.pipelines.summary import is_infrastructure
+from prefmill.transforms.preference_in import PREFERENCE_LAYOUTS
 from prefmill.dataset import run_query
 
 from llm_server import FakeLLMServer, stand_in_model
@@ -43,7 +44,9 @@ def _local(entry: dict, url: str, tiny_model: Path) -> dict:
 
 
 def localised(raw: dict, url: str, tiny_model: Path, out: Path) -> dict:
-    raw = {**raw, "input": {**raw["input"], "path": str(SAMPLE)}, "output": {**raw["output"], "uri": str(out)}}
+    # prompts recipes read the sample prompts; preference recipes their own file (resolved in the repository)
+    path = str(REPO / raw["input"]["path"]) if raw["input"].get("layout") in PREFERENCE_LAYOUTS else str(SAMPLE)
+    raw = {**raw, "input": {**raw["input"], "path": path}, "output": {**raw["output"], "uri": str(out)}}
     raw.pop("runner", None)  # Dataflow machine settings: the local runner's defaults instead
     if "generate" in raw and raw["generate"].get("models"):
         raw["generate"] = {**raw["generate"], "models": [_local(m, url, tiny_model) for m in raw["generate"]["models"]]}
@@ -54,6 +57,8 @@ def localised(raw: dict, url: str, tiny_model: Path, out: Path) -> dict:
         raw["inject"] = {**raw["inject"], "model": _local(raw["inject"]["model"], url, tiny_model)}
     if raw.get("route", {}).get("tagger"):
         raw["route"] = {**raw["route"], "tagger": _local(raw["route"]["tagger"], url, tiny_model)}
+    if raw.get("annotate", {}).get("models"):
+        raw["annotate"] = {**raw["annotate"], "models": [_local(m, url, tiny_model) for m in raw["annotate"]["models"]]}
     if raw.get("density_ratio", {}).get("enabled"):
         raw["density_ratio"] = {**raw["density_ratio"], **{side: _local(raw["density_ratio"][side], url, tiny_model)
                                                            for side in ("strong", "weak")}}
@@ -92,4 +97,5 @@ def _llm_entries(raw: dict) -> list[dict]:
     entries = list(raw.get("generate", {}).get("models", [])) + list(raw.get("judge", {}).get("models", []))
     entries += [m for m in (raw.get("inject", {}).get("model"), raw.get("route", {}).get("tagger")) if m]
     entries += [m for m in (raw.get("density_ratio", {}).get(side) for side in ("strong", "weak")) if m]
+    entries += list(raw.get("annotate", {}).get("models", []))
     return entries

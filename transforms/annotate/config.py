@@ -17,9 +17,10 @@ class NoiseConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     min_votes: int = Field(2, ge=1, description="LLM votes a pair needs before it can be flagged")
-    flip_margin: float = Field(1.0, gt=0, le=3, description="flag when the mean margin is at most -flip_margin "
+    flip_margin: float = Field(0.5, gt=0, le=3, description="flag when the mean margin is at most -flip_margin "
                                                              "(-3..3 scale; + agrees with the label)")
-    max_spread: float = Field(1.5, ge=0, description="... and the votes' standard deviation at most this")
+    max_spread: float = Field(2.0, ge=0, description="... and the votes' standard deviation at most this "
+                                                     "(defaults chosen with bench/label_noise.py)")
     action: Literal["flag", "drop", "flip", "human_first"] = Field(
         "flag", description="flag: keep and mark | drop: dead letter suspected_flip | flip: swap chosen and "
                             "rejected | human_first: to humans before the rest, under route.budget")
