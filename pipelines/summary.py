@@ -21,8 +21,13 @@ class StageCounts(BaseModel):
     extra: dict[str, int] = Field(default_factory=dict)
 
     @property
+    def merged(self) -> int:
+        """Rows folded into another row's prompt (layouts with one response per row)."""
+        return self.extra.get("merged", 0)
+
+    @property
     def balanced(self) -> bool:
-        return self.rows_in == self.rows_out + self.dead
+        return self.rows_in == self.rows_out + self.dead + self.merged
 
 
 PAIR_STAGES = ("annotate", "route")  # stages that count pairs, not prompts
@@ -92,6 +97,10 @@ class RunSummary(BaseModel):
         return sum(s.dead for s in self.prompt_stages)
 
     @property
+    def rows_merged(self) -> int:
+        return sum(s.merged for s in self.prompt_stages)
+
+    @property
     def balanced(self) -> bool:
         """in = out + dead for every stage and for the run, and every row a stage put out reached the next one
         (stages that did not run are skipped; routing receives exactly the pairs emitted)."""
@@ -101,7 +110,8 @@ class RunSummary(BaseModel):
         chain = [self.stage("pairs")] + [s for s in (self.stage(n) for n in PAIR_STAGES) if s.rows_in]
         paired_on = all(b.rows_in == a.emitted for a, b in zip(chain, chain[1:]))
         pair_stages = all(s.rows_in == s.rows_out + s.dead for s in chain[1:])
-        return (self.rows_in == self.rows_out + self.rows_dead and all(s.balanced for s in self.stages)
+        accounted = self.rows_out + self.rows_dead + self.rows_merged
+        return (self.rows_in == accounted and all(s.balanced for s in self.stages)
                 and handed_on and paired_on and pair_stages)
 
     def render(self) -> str:
@@ -111,9 +121,9 @@ class RunSummary(BaseModel):
             reasons = ", ".join(f"{k} {v}" for k, v in sorted(s.reasons.items())) or "-"
             lines.append(f"{s.name:<10}{s.rows_in:>9,}{s.rows_out:>9,}{s.dead:>9,}{s.emitted:>9,}  {reasons}")
         verdict = "balanced" if self.balanced else "NOT BALANCED: rows were lost, please report this"
-        lines.append(
-            f"rows in {self.rows_in:,} = rows out {self.rows_out:,} + dead-lettered {self.rows_dead:,} ({verdict})"
-        )
+        merged = f" + merged into their prompt {self.rows_merged:,}" if self.rows_merged else ""
+        lines.append(f"rows in {self.rows_in:,} = rows out {self.rows_out:,} + dead-lettered {self.rows_dead:,}"
+                     f"{merged} ({verdict})")
         # each LLM step (generation, self-edits, judges, tagger) counts its cache lookups under its own stage
         llm = [(s.name, s.extra.get("cache_hits", 0), s.extra.get("cache_misses", 0)) for s in self.stages]
         llm = [(name, h, m) for name, h, m in llm if h or m]

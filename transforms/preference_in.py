@@ -13,10 +13,16 @@ same dead letters:
                          response 1 is better), "preference_elaboration"};
 - multipref:             {"prompt_id", "text", "completion_a", "completion_b", "model_a", "model_b",
                          "normal_worker_annotations": [{"overall_pref": "A-is-clearly-better", ...}]}, and
-                         an AI label where the data has one (`input.fields.ai_label`).
+                         an AI label where the data has one (`input.fields.ai_label`);
+- helpsteer2:            one response per row, {"prompt", "response", "helpfulness", "correctness",
+                         "coherence", "complexity", "verbosity"} (0-4 each): the rows of one prompt are
+                         merged by the read stage (`GroupResponses`), the first three attributes kept as a
+                         judgment on the 1-5 scale (each +1), complexity and verbosity in the metadata.
 
 A label becomes an `IncomingLabel` with its source (`human`, `ai`, or `unknown` when the data does not say,
-`input.label_source`); the `incoming` pair strategy turns the primary one into the pair. A tie holds no
+`input.label_source`); the `incoming` pair strategy turns the primary one into the pair. Ratings the data
+holds (ultrafeedback, helpsteer2) become judgments by `incoming-<source>`, which the `judged` strategy pairs
+with that source as the label's. A tie holds no
 preference: the prompt goes on with none (the strategy says `incoming_tie`).
 """
 
@@ -26,12 +32,13 @@ from typing import Any, Literal, Optional, get_args
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from prefmill.schemas import IncomingLabel, PromptCandidates
+from prefmill.schemas import IncomingLabel, PromptCandidates, stable_id
 from prefmill.transforms.parse import (
     INVALID_VALUE, MISSING_FIELD, WRONG_TYPE, RowError, _get, _MISSING, _parse_object, decode_row, field_map_for,
 )
 
-PreferenceLayout = Literal["trl", "ultrafeedback", "helpsteer2_preference", "multipref"]
+PreferenceLayout = Literal["trl", "ultrafeedback", "helpsteer2_preference", "multipref", "helpsteer2"]
+GROUPED_LAYOUTS = ("helpsteer2",)  # one response per row: rows are merged by prompt
 PREFERENCE_LAYOUTS = get_args(PreferenceLayout)
 
 
@@ -56,6 +63,10 @@ class PreferenceFields(BaseModel):
                                                          "values, or a list of annotations holding them")
     ai_label: Optional[str] = Field(None, description="an AI preference, in the same forms")
     completions: Optional[str] = Field(None, description="ultrafeedback: the rated responses")
+    response: Optional[str] = Field(None, description="helpsteer2: the row's one response")
+    ratings: Optional[str] = Field(None, description="helpsteer2: comma-separated 0-4 attributes rated (kept +1 "
+                                                     "as a 1-5 judgment)")
+    described: Optional[str] = Field(None, description="helpsteer2: comma-separated attributes kept in metadata")
     source: Optional[str] = Field("source", description="where the prompt comes from")
     metadata: Optional[str] = Field("metadata", description="free-form object kept with the prompt")
 
@@ -65,6 +76,8 @@ DEFAULTS: dict[str, dict[str, Optional[str]]] = {
     "ultrafeedback": {"id": None, "prompt": "instruction", "completions": "completions"},
     "helpsteer2_preference": {"id": None, "response_a": "response_1", "response_b": "response_2",
                               "strength": "preference_strength", "rationale": "preference_elaboration"},
+    "helpsteer2": {"id": None, "response": "response", "ratings": "helpfulness,correctness,coherence",
+                   "described": "complexity,verbosity"},
     "multipref": {"id": "prompt_id", "prompt": "text", "response_a": "completion_a", "response_b": "completion_b",
                   "model_a": "model_a", "model_b": "model_b", "human_label": "normal_worker_annotations"},
 }
@@ -165,6 +178,44 @@ def _ultrafeedback_judgments(completion: dict, annotator: str) -> list[dict]:
     return [{"judge": annotator, "ratings": ratings, "mean": sum(r["rating"] for r in ratings) / len(ratings)}]
 
 
+def _rated_response(row: dict, fields: PreferenceFields, default_model: str, label_source: str) -> dict:
+    """A HelpSteer2 row's response with its attribute scores (0-4 -> a 1-5 judgment); its sample index is a
+    hash of its text, so the rows of one prompt give distinct, stable candidate ids in any order."""
+    text = _get(row, fields.response)
+    if text is _MISSING or text is None:
+        raise RowError(MISSING_FIELD, f"row has no '{fields.response}' field")
+    text = _text(text, fields.response or "")
+    ratings, metadata = [], {}
+    for name in [n.strip() for n in (fields.ratings or "").split(",") if n.strip()]:
+        value = _get(row, name)
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or value != int(value) or not 0 <= value <= 4:
+            raise RowError(INVALID_VALUE if isinstance(value, (int, float)) else WRONG_TYPE,
+                           f"field '{name}' must be an integer score from 0 to 4, got {value!r}")
+        ratings.append({"aspect": name, "rating": int(value) + 1, "rationale": ""})
+    for name in [n.strip() for n in (fields.described or "").split(",") if n.strip()]:
+        if _get(row, name) is not _MISSING:
+            metadata[name] = _get(row, name)
+    judgments = [{"judge": f"incoming-{label_source}", "ratings": ratings,
+                  "mean": sum(r["rating"] for r in ratings) / len(ratings)}] if ratings else []
+    index = int(stable_id("response", text)[:8], 16)
+    return {"model": default_model, "sample_index": index, "text": text, "judgments": judgments, "metadata": metadata}
+
+
+def merge_responses(parts: list[PromptCandidates]) -> tuple[PromptCandidates, list[PromptCandidates]]:
+    """The rows of one prompt (one response each) as one prompt, and the rows whose response repeats one
+    already there (duplicates). Deterministic whatever order the rows arrive in."""
+    parts = sorted(parts, key=lambda pc: pc.candidates[0].id)
+    kept, repeated, seen = [], [], set()
+    for part in parts:
+        candidate = part.candidates[0]
+        if candidate.id in seen:
+            repeated.append(part)
+            continue
+        seen.add(candidate.id)
+        kept.append(candidate)
+    return parts[0].model_copy(update={"candidates": kept}), repeated
+
+
 def parse_preference_row(raw: bytes | str | dict, layout: str, fields: PreferenceFields, *,
                          label_source: str = "unknown", default_domain: str = "chat",
                          default_model: str = "recorded", max_row_bytes: int = 1_000_000) -> PromptCandidates:
@@ -184,14 +235,16 @@ def parse_preference_row(raw: bytes | str | dict, layout: str, fields: Preferenc
             raise RowError(MISSING_FIELD, f"row has no '{fields.id}' field (set input.fields.id: null to derive ids)")
     prompt = _get(row, fields.prompt) if fields.prompt else _MISSING
     labels: list[tuple[str, Optional[str], Optional[int], Optional[str]]] = []  # (source, side, strength, note)
-    if layout == "ultrafeedback":
+    if layout == "helpsteer2":
+        native["candidates"] = [_rated_response(row, fields, default_model, label_source)]
+    elif layout == "ultrafeedback":
         completions = _get(row, fields.completions)
         if not isinstance(completions, list) or not all(isinstance(c, dict) for c in completions):
             raise RowError(WRONG_TYPE if completions is not _MISSING else MISSING_FIELD,
                            f"field '{fields.completions}' must be a list of rated completions")
         native["candidates"] = [{"model": str(c.get("model") or default_model), "sample_index": i,
                                  "text": c.get("response", c.get("text")),
-                                 "judgments": _ultrafeedback_judgments(c, "incoming")}
+                                 "judgments": _ultrafeedback_judgments(c, f"incoming-{label_source}")}
                                 for i, c in enumerate(completions)]
     else:
         if layout == "trl":

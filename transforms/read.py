@@ -25,7 +25,8 @@ from prefmill.schemas.records import IncomingSource
 from prefmill.transforms.base import DEAD_LETTERS, MAIN, Reject, Stage, apply_stage
 from prefmill.transforms.parse import DUPLICATE_ID, FieldMap, Layout, RowError, field_map_for, parse_row
 from prefmill.transforms.preference_in import (
-    PREFERENCE_LAYOUTS, PreferenceFields, PreferenceLayout, parse_preference_row, preference_fields_for,
+    GROUPED_LAYOUTS, PREFERENCE_LAYOUTS, PreferenceFields, PreferenceLayout, merge_responses, parse_preference_row,
+    preference_fields_for,
 )
 from prefmill.transforms.verify.registry import KnownDomain
 from prefmill.transforms.ranges import (
@@ -78,7 +79,8 @@ class InputConfig(BaseModel):
         return field_map_for(self.layout, self.fields)
 
     def incoming_source(self) -> str:
-        default = {"ultrafeedback": "ai", "helpsteer2_preference": "human"}.get(self.layout, "unknown")
+        default = {"ultrafeedback": "ai", "helpsteer2_preference": "human", "helpsteer2": "human"}.get(
+            self.layout, "unknown")
         return self.label_source or default
 
     def resolved_format(self) -> str:
@@ -252,6 +254,31 @@ class _PlanRanges(beam.DoFn):
             yield from plan_parquet(ordinal, path)
 
 
+class GroupResponses(Stage):
+    """Layouts with one response per row (helpsteer2): a prompt's rows -> one prompt with all its responses.
+    Counted in rows: `in` every row, `out` one per prompt, `merged` the rows folded into another row's
+    prompt, and a row whose response repeats one already there is a dead letter (`duplicate_id`)."""
+
+    name = "dedupe"
+
+    def process(self, element):
+        prompt_id, rows = element
+        parts = [parsed for _, parsed in rows]
+        self.counter("in").inc(len(parts))
+        merged, repeated = merge_responses(parts)
+        for part in repeated:
+            self.counter("dead_letters").inc()
+            self.counter(f"dead_{DUPLICATE_ID}").inc()
+            self.counter("dead").inc()
+            yield beam.pvalue.TaggedOutput(DEAD_LETTERS, self.dead_letter(Reject(
+                DUPLICATE_ID, record_id=prompt_id, payload=part,
+                error=f"prompt {prompt_id!r} has this response twice"), part))
+        self.counter("merged").inc(len(parts) - len(repeated) - 1)
+        self.counter("out").inc()
+        self.counter("emitted").inc()
+        yield merged
+
+
 PARSE_DEAD, DEDUPE_DEAD = "parse_dead_letters", "dedupe_dead_letters"
 
 
@@ -285,6 +312,14 @@ class ReadPrompts(beam.PTransform):
                 | "PlanRanges" >> beam.ParDo(_PlanRanges(fmt, self.config.split_bytes))
                 | "SpreadRanges" >> beam.Reshuffle()
             )
+        if self.config.layout in GROUPED_LAYOUTS:
+            rows = self._rows(source, "Rows")
+            parsed, parse_dead = apply_stage(rows, "ParseRows", ParseRows(self.config, self.run_id))
+            grouped = (parsed | "ByPrompt" >> beam.Map(lambda item: (item[1].prompt.id, item))
+                       | "GroupByPrompt" >> beam.GroupByKey()
+                       | "GroupResponses" >> beam.ParDo(GroupResponses(self.run_id)).with_outputs(
+                           DEAD_LETTERS, main=MAIN))
+            return {MAIN: grouped[MAIN], PARSE_DEAD: parse_dead, DEDUPE_DEAD: grouped[DEAD_LETTERS]}
         repeated = (
             self._rows(source, "Ids")
             | "IdPositions" >> beam.ParDo(_IdPositions(self.config))

@@ -45,6 +45,16 @@ LAYOUTS = {
           "model_b": "beta", "ai_pref": "A", "normal_worker_annotations": [{"overall_pref": "C-wins"}]},
          "invalid_value"),
     ]),
+    "helpsteer2": ({}, [  # one response per row: a prompt's rows are merged
+        {"prompt": "Describe fog.", "response": "Fog is a cloud at ground level.", "helpfulness": 4,
+         "correctness": 4, "coherence": 4, "complexity": 1, "verbosity": 1},
+        {"prompt": "Describe fog.", "response": "Fog.", "helpfulness": 1, "correctness": 2, "coherence": 3,
+         "complexity": 0, "verbosity": 0},
+    ], [
+        ({"prompt": "x", "response": "y", "helpfulness": 9, "correctness": 1, "coherence": 1}, "invalid_value"),
+        ({"prompt": "Describe fog.", "response": "Fog.", "helpfulness": 1, "correctness": 2, "coherence": 3},
+         "duplicate_id"),  # the same response to the same prompt again
+    ]),
     "ultrafeedback": ({}, [
         {"instruction": "Explain rain in one sentence.", "completions": [
             {"model": "m-good", "response": "Water vapour condenses into drops heavy enough to fall.",
@@ -76,6 +86,8 @@ EXPECTED = {
         ("Say hi.", ["Hi!", "Hello!"], [], [], "human")],
     "multipref": [("Suggest a name for a cat.", ["Cat.", "Miso."],
                    [("human", "Miso.", 2, None), ("ai", "Cat.", None, None)], [], None)],  # B wins 2 to 1 (a tie)
+    "helpsteer2": [("Describe fog.", ["Fog is a cloud at ground level.", "Fog."], [],  # in candidate-id order
+                    [("recorded", [5.0]), ("recorded", [3.0])], None)],
     "ultrafeedback": [("Explain rain in one sentence.", ["Water vapour condenses into drops heavy enough to fall.",
                                                          "Clouds cry."], [], [("m-good", [4.5]), ("m-poor", [2.0])],
                        None)],
@@ -102,7 +114,7 @@ def test_each_preference_layout_reads_with_its_labels_and_bad_rows(layout, kind,
         rows = [good[0]]  # strings and conversations cannot share a Parquet column
     config = InputConfig(path=str(_write(kind, tmp_path / "in", rows)), layout=layout, fields=fields,
                          format="hf" if kind == "hf" else "auto")
-    expected = EXPECTED[layout][:len([r for r in rows if r in good])]
+    expected = EXPECTED[layout] if layout == "helpsteer2" else EXPECTED[layout][:len([r for r in rows if r in good])]
     with beam.Pipeline(runner=FnApiRunner()) as p:
         out = p | ReadPrompts(config, run_id="r1")
         got = out["main"] | beam.Map(_summary)
@@ -114,3 +126,31 @@ def test_each_preference_layout_reads_with_its_labels_and_bad_rows(layout, kind,
 def test_a_typo_in_a_preference_field_map_names_the_known_fields():
     with pytest.raises(ValueError, match="unknown field name.*'rejcted'.*known:.*'rejected'"):
         InputConfig(path="x.jsonl", layout="trl", fields={"rejcted": "worse"})
+
+
+@pytest.mark.parametrize("layout,strategy,label_source", [
+    ("trl", "incoming", "unknown"), ("helpsteer2_preference", "incoming", "human"), ("multipref", "incoming", "human"),
+    ("ultrafeedback", "judged", "ai"), ("helpsteer2", "judged", "human")])
+def test_a_whole_run_pairs_preference_data_by_its_own_labels(layout, strategy, label_source, tmp_path):
+    from prefmill.dataset import run_query
+    from prefmill.pipelines.config import validate_config
+    from prefmill.pipelines.launcher import run_config
+
+    fields, good, bad = LAYOUTS[layout]
+    data = tmp_path / "in.jsonl"
+    data.write_text("".join(json.dumps(r) + "\n" for r in good + [row for row, _ in bad]))
+    summary = run_config(validate_config({
+        "input": {"path": str(data), "layout": layout, "fields": fields}, "output": {"uri": str(tmp_path / "ds")},
+        "pairs": {"strategies": [strategy], "min_rating_margin": 1.0}}), progress=False)
+    assert summary.balanced, summary.render()
+    rows = run_query(str(tmp_path / "ds"), "SELECT pair_source, label_source, chosen[1].content, strength FROM pairs")[1]
+    chosen = {"trl": {"Paris.", "4"}, "helpsteer2_preference": {"Blue."}, "multipref": {"Miso."},
+              "ultrafeedback": {"Water vapour condenses into drops heavy enough to fall."},
+              "helpsteer2": {"Fog is a cloud at ground level."}}[layout]
+    assert {r[2] for r in rows} == chosen and {(r[0], r[1]) for r in rows} == {(strategy, label_source)}
+    if layout == "helpsteer2":  # 3 rows of one prompt: 1 prompt out, 1 row merged, 1 duplicate dead
+        dedupe = summary.stage("dedupe")
+        assert (dedupe.rows_in, dedupe.rows_out, dedupe.merged, dedupe.dead) == (3, 1, 1, 1)
+        assert "merged into their prompt 1" in summary.render()
+    if layout == "helpsteer2_preference":
+        assert rows[0][3] == 2

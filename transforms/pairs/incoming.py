@@ -48,7 +48,8 @@ def build(pc: PromptCandidates, config: PairsConfig, made: list[PreferencePair],
 
 
 def idle(run) -> list[str]:
-    if not run.input.is_preference() or run.input.layout == "ultrafeedback":
+    if not run.input.is_preference() or run.input.layout in ("ultrafeedback", "helpsteer2"):
         return ["pairs.strategies has incoming, which needs preference data in: input.layout trl, "
-                "helpsteer2_preference or multipref (ultrafeedback's ratings are paired by the judged strategy)"]
+                "helpsteer2_preference or multipref (ultrafeedback's and helpsteer2's ratings are paired by the "
+                "judged strategy)"]
     return []

@@ -55,9 +55,12 @@ def judged_pairs(pc: PromptCandidates, config: PairsConfig, *, run_id: str, conf
         chosen_rationale=_aspect_words(chosen), rejected_rationale=_aspect_words(rejected))
     pair = make_pair(pc, chosen, rejected, source="judged", run_id=run_id, config_hash=config_hash,
                      rationale=rationale)
+    # ratings the input data held (preference_in.py: judge `incoming-<source>`) keep their source
+    sources = {j.split("-", 1)[1] for j in judges if j.startswith("incoming-")}
+    label_source = sources.pop() if len(sources) == 1 and all(j.startswith("incoming-") for j in judges) else "ai"
     return [pair.model_copy(update={
         "chosen_score": _mean_rating(chosen), "rejected_score": _mean_rating(rejected), "margin": margin,
-        "strength": rating_strength(margin), "label_source": "ai",
+        "strength": rating_strength(margin), "label_source": label_source,
         "judge": JudgeSummary(judges=judges, agreement=len(agree) / len(judges) if judges else None,
                               low_confidence=len(agree) < len(judges))})]
 
@@ -143,7 +146,8 @@ def build(pc: PromptCandidates, config: PairsConfig, made: list[PreferencePair],
 
 
 def idle(run) -> list[str]:
-    if not run.judge.enabled and run.input.layout != "ultrafeedback":  # ultrafeedback rows hold their ratings
+    if not run.judge.enabled and run.input.layout not in ("ultrafeedback", "helpsteer2"):  # rows hold ratings
         return ["pairs.strategies has judged, but judge.enabled is false: no prompt would be judged; set "
-                "judge.enabled: true with judge.models, or drop judged"]
+                "judge.enabled: true with judge.models, read rated data (input.layout ultrafeedback or "
+                "helpsteer2), or drop judged"]
     return []
