@@ -113,10 +113,7 @@ class PrefmillConfig(BaseModel):
 
     def data_hash(self) -> str:
         """Hash of everything that shapes the data (not where it goes or how it runs locally)."""
-        body = self.model_dump(mode="json", exclude={"output", "runner", "name"})
-        for section in ("density_ratio", "annotate"):  # added later: hashes of runs without them stay the same
-            if not getattr(self, section).enabled:
-                body.pop(section)
+        body = _without_later_defaults(self.model_dump(mode="json", exclude={"output", "runner", "name"}))
         body["plugins"] = data_plugins()  # an installed verifier or strategy changes labels: it is in the hash
         return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()[:16]
 
@@ -125,6 +122,42 @@ class PrefmillConfig(BaseModel):
         return (self.generate.mode != "recorded" or (self.inject.enabled and self.inject.method == "llm")
                 or self.judge.enabled or (self.route.enabled and self.route.tagger is not None)
                 or self.density_ratio.enabled or self.annotate.enabled)
+
+
+# Settings added after configs were first hashed, with the default that leaves the data as it was: left out
+# of the hash at that default, so a config that does not use them keeps the hash (and `config_hash`) it had.
+_LATER_SECTIONS = ("density_ratio", "annotate")
+_LATER_KEYS = {"input": {"label_source": None}, "pairs": {"min_density_margin": 0.0}}
+_LATER_ENTRY_KEYS = {"sampling": {"logprobs": False}, "vllm": {"quantization": None, "enable_prefix_caching": True},
+                     "openai": {"scoring": False}}
+_OLD_DELTA_DOMAINS = ["math", "code", "instruction", "chat"]  # unset now means every domain; these were all
+
+
+def _without_later_defaults(body: dict) -> dict:
+    for section in _LATER_SECTIONS:
+        if not body.get(section, {}).get("enabled"):
+            body.pop(section, None)
+    for section, keys in _LATER_KEYS.items():
+        for key, default in keys.items():
+            if body.get(section, {}).get(key, "absent") == default:
+                body[section].pop(key)
+    if body.get("pairs", {}).get("delta_domains", "absent") is None:
+        body["pairs"]["delta_domains"] = _OLD_DELTA_DOMAINS
+
+    def visit(node):
+        if isinstance(node, dict):
+            if "backend" in node and "sampling" in node:  # a model entry
+                for part, keys in _LATER_ENTRY_KEYS.items():
+                    for key, default in keys.items():
+                        if isinstance(node.get(part), dict) and node[part].get(key, "absent") == default:
+                            node[part].pop(key)
+            for value in node.values():
+                visit(value)
+        elif isinstance(node, list):
+            for value in node:
+                visit(value)
+    visit(body)
+    return body
 
 
 def data_plugins() -> list[str]:

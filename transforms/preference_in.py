@@ -28,6 +28,8 @@ preference: the prompt goes on with none (the strategy says `incoming_tie`).
 
 from __future__ import annotations
 
+import json
+import math
 from typing import Any, Literal, Optional, get_args
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -126,7 +128,7 @@ def _implicit_prompt(chosen: Any, rejected: Any) -> list[dict]:
 def _preference(value: Any, field: str) -> Optional[tuple[Optional[str], Optional[int]]]:
     """(preferred side 'a'/'b' or None for a tie, strength 1-3 or None) from one label or a list of them
     (MultiPref's worker annotations: the majority side, its mean strength); None when the field is absent."""
-    if value is _MISSING or value is None:
+    if value is _MISSING or value is None or value == []:
         return None
     items = value if isinstance(value, list) else [value]
     votes = []
@@ -154,7 +156,7 @@ def _strength(value: Any, field: str) -> tuple[Optional[str], Optional[int]]:
         number = float(value)
     except ValueError:
         raise RowError(WRONG_TYPE, f"field '{field}' must be a number from -3 to 3, got {value!r}") from None
-    if not -3 <= number <= 3 or number != int(number):
+    if not math.isfinite(number) or not -3 <= number <= 3 or number != int(number):
         raise RowError(INVALID_VALUE, f"field '{field}' must be an integer from -3 to 3, got {value!r}")
     number = int(number)
     return (None, None) if number == 0 else ("a" if number < 0 else "b", abs(number))
@@ -188,7 +190,8 @@ def _rated_response(row: dict, fields: PreferenceFields, default_model: str, lab
     ratings, metadata = [], {}
     for name in [n.strip() for n in (fields.ratings or "").split(",") if n.strip()]:
         value = _get(row, name)
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or value != int(value) or not 0 <= value <= 4:
+        if (isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value)
+                or value != int(value) or not 0 <= value <= 4):
             raise RowError(INVALID_VALUE if isinstance(value, (int, float)) else WRONG_TYPE,
                            f"field '{name}' must be an integer score from 0 to 4, got {value!r}")
         ratings.append({"aspect": name, "rating": int(value) + 1, "rationale": ""})
@@ -229,10 +232,9 @@ def parse_preference_row(raw: bytes | str | dict, layout: str, fields: Preferenc
     row = decode_row(raw, max_row_bytes)
     native = {key: _get(row, getattr(fields, key)) for key in ("system", "domain", "source", "metadata")}
     native = {k: v for k, v in native.items() if v is not _MISSING and v is not None}
-    if fields.id is not None:
-        native["id"] = _get(row, fields.id)
-        if native["id"] is _MISSING:
-            raise RowError(MISSING_FIELD, f"row has no '{fields.id}' field (set input.fields.id: null to derive ids)")
+    row_id = _get(row, fields.id) if fields.id is not None else _MISSING
+    if row_id is not _MISSING and row_id is not None:  # preference data often has no id column: derived below
+        native["id"] = row_id
     prompt = _get(row, fields.prompt) if fields.prompt else _MISSING
     labels: list[tuple[str, Optional[str], Optional[int], Optional[str]]] = []  # (source, side, strength, note)
     if layout == "helpsteer2":
@@ -259,6 +261,8 @@ def parse_preference_row(raw: bytes | str | dict, layout: str, fields: Preferenc
                 raise RowError(MISSING_FIELD, f"row has no '{name}' field")
         if prompt is _MISSING or prompt is None:
             prompt = _implicit_prompt(first, second)
+        if "id" not in native:  # one prompt may have several pairs: the id is the whole pair's
+            native["id"] = stable_id("pair", json.dumps([prompt, first, second], sort_keys=True, default=str))
         note = _get(row, fields.rationale) if fields.rationale else _MISSING
         note = note if isinstance(note, str) and note.strip() else None
         if layout == "helpsteer2_preference":
@@ -281,7 +285,7 @@ def parse_preference_row(raw: bytes | str | dict, layout: str, fields: Preferenc
     if prompt is _MISSING or prompt is None:
         raise RowError(MISSING_FIELD, f"row has no '{fields.prompt}' field (input.fields.prompt)")
     native["prompt"] = prompt
-    overrides = {"id": "id" if "id" in native else None}
+    overrides = {"id": "id" if "id" in native else None}  # None: derived from the prompt (rows merge by it)
     pc = _parse_object(native, field_map_for("native", overrides), default_domain, default_model)
     if len({c.id for c in pc.candidates}) < len(pc.candidates):
         raise RowError(INVALID_VALUE, "two responses have the same model and position; name their models",

@@ -122,7 +122,7 @@ def test_a_suspected_flip_dropped_or_flipped(tmp_path, action):
         assert summary.stage("annotate").dead == 1 and summary.balanced
     else:
         t3 = pairs["t3"]
-        assert t3["chosen"] == "Jupiter is." and t3["label_source"] == "ai"
+        assert t3["chosen"] == "Jupiter is." and t3["label_source"] == "ai" and t3["strength"] is None
         assert t3["annotation"]["action"] == "flipped" and t3["annotation"]["label_agreement"] == 1.0
         assert t3["rationale"].startswith("Relabelled: 2 vote(s) preferred this response")
 

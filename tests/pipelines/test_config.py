@@ -142,3 +142,16 @@ def test_a_scheme_in_capitals_is_a_scheme():
     entry = {**JUDGE, "openai": {"base_url": "HTTPS://api.example.com/v1"}}
     config = validate_config(_with(judge={"enabled": True, "models": [entry]}, pairs={"strategies": ["judged"]}))
     assert config.judge.models[0].openai.base_url == "HTTPS://api.example.com/v1"
+
+
+@pytest.mark.parametrize("recipe,expected", [("quickstart.yaml", "2ed6e57ebdfd7bff"),
+                                             ("generate_openai.yaml", "6d99b578aba8866d"),
+                                             ("judge_tulu3.yaml", "d8577bba1d60a08d")])
+def test_settings_added_later_leave_the_hash_of_a_config_that_does_not_use_them(recipe, expected, monkeypatch):
+    """The hashes these recipes had before density_ratio, annotate, logprobs, scoring, quantization, prefix
+    caching, label_source and min_density_margin existed: a config's `config_hash` must not move under it."""
+    from support import REPO
+
+    monkeypatch.setenv("TOGETHER_API_KEY", "x")
+    monkeypatch.chdir(REPO)
+    assert load_config(REPO / "pipelines" / "configs" / recipe).data_hash() == expected

@@ -105,6 +105,11 @@ def test_stages_naming_one_transformers_model_load_it_once(tiny_model, strong_mo
         return real(cls, path, *args, **kwargs)
 
     monkeypatch.setattr(transformers.AutoModelForCausalLM, "from_pretrained", classmethod(counting))
+    import weakref
+
+    from prefmill.transforms.llm import base
+
+    monkeypatch.setattr(base, "_ENGINES", weakref.WeakValueDictionary())  # engines earlier tests left alive
     data = tmp_path / "math.jsonl"
     solved = "Step 1: {i} + {i} = {s}.\nStep 2: So the answer is \\boxed{{{s}}}."  # correct: RISE edits a step
     data.write_text("".join(json.dumps({"id": f"m{i}", "domain": "math", "prompt": f"What is {i} + {i}?",

@@ -103,7 +103,7 @@ def test_commit_metadata_records_lineage(two_runs):
     uri, first, _ = two_runs
     v0 = list_versions(DatasetPaths.of(uri).table("pairs"))[0]
     assert v0.run_id == first.run_id and v0.config_hash == first.config_hash
-    assert v0.metadata["schema_version"] == "3"
+    assert v0.metadata["schema_version"] == "4"
     assert v0.metadata["models"] == ["atlas-70b", "atlas-70b+rule-edit", "birch-8b", "birch-8b+rule-edit",
                                       "cedar-1b", "cedar-1b+rule-edit"]
     assert v0.metadata["stages"]["pairs"]["emitted"] == 132

@@ -154,3 +154,29 @@ def test_a_whole_run_pairs_preference_data_by_its_own_labels(layout, strategy, l
         assert "merged into their prompt 1" in summary.render()
     if layout == "helpsteer2_preference":
         assert rows[0][3] == 2
+
+
+def test_rows_without_ids_get_one_per_pair_and_odd_values_are_reasons_not_crashes():
+    from prefmill.transforms.parse import RowError
+    from prefmill.transforms.preference_in import parse_preference_row, preference_fields_for
+
+    trl = preference_fields_for("trl")
+    first = parse_preference_row({"prompt": "Pick one.", "chosen": "A", "rejected": "B"}, "trl", trl)
+    second = parse_preference_row({"prompt": "Pick one.", "chosen": "A", "rejected": "C"}, "trl", trl)
+    assert first.prompt.id != second.prompt.id  # two pairs of one prompt are not duplicates
+    hs2 = preference_fields_for("helpsteer2")
+    for value, reason in ((float("nan"), "invalid_value"), ("4", "wrong_type"), (2.5, "invalid_value")):
+        with pytest.raises(RowError) as caught:
+            parse_preference_row({"prompt": "x", "response": "y", "helpfulness": value, "correctness": 1,
+                                  "coherence": 1}, "helpsteer2", hs2)
+        assert caught.value.reason == reason, value
+    mp = preference_fields_for("multipref")
+    with pytest.raises(RowError) as caught:
+        parse_preference_row({"prompt_id": "m", "text": "x", "completion_a": "a", "completion_b": "b",
+                              "normal_worker_annotations": []}, "multipref", mp)
+    assert caught.value.reason == "missing_field"
+    with pytest.raises(RowError) as caught:
+        parse_preference_row({"prompt": "x", "response_1": "a", "response_2": "b",
+                              "preference_strength": float("nan")}, "helpsteer2_preference",
+                             preference_fields_for("helpsteer2_preference"))
+    assert caught.value.reason == "invalid_value"

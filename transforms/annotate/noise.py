@@ -52,7 +52,9 @@ def summarize(votes: list[Vote], base: Optional[Annotation], config: NoiseConfig
 
 
 def flipped(pair: PreferencePair) -> PreferencePair:
-    """The pair the other way round, labelled by the annotators (its rationale no longer holds: replaced)."""
+    """The pair the other way round, labelled by the annotators. What described the old label goes: its
+    rationale (replaced by why it was flipped), its margin, strength and judge summary, and a self-edit's
+    `error_edit` (the planted error is now in the chosen response). The id is the swapped pair's own."""
     note = pair.annotation
     rationale = (f"Relabelled: {len(note.votes)} vote(s) preferred this response (mean margin "
                  f"{-note.mean_margin:.1f} of 3) over the one the data labelled chosen.")
@@ -60,11 +62,13 @@ def flipped(pair: PreferencePair) -> PreferencePair:
     annotation = note.model_copy(update={
         "action": "flipped", "rationale_source": "template", "strength_justification": None, "votes": votes,
         "mean_margin": -note.mean_margin, "label_agreement": sum(v.margin > 0 for v in votes) / len(votes)})
+    chosen_id, rejected_id = pair.rejected_candidate_id, pair.chosen_candidate_id
     return pair.model_copy(update={
+        "id": PreferencePair.make_id(pair.prompt_id, chosen_id or "", rejected_id or "", pair.pair_source),
         "chosen": [Message(role="assistant", content=pair.rejected[-1].content)],
         "rejected": [Message(role="assistant", content=pair.chosen[-1].content)],
         "chosen_model": pair.rejected_model, "rejected_model": pair.chosen_model,
         "chosen_score": pair.rejected_score, "rejected_score": pair.chosen_score,
-        "chosen_candidate_id": pair.rejected_candidate_id, "rejected_candidate_id": pair.chosen_candidate_id,
-        "margin": None if pair.margin is None else -pair.margin, "strength": None, "label_source": "ai",
+        "chosen_candidate_id": chosen_id, "rejected_candidate_id": rejected_id,
+        "margin": None, "strength": None, "judge": None, "error_edit": None, "label_source": "ai",
         "rationale": rationale, "annotation": annotation})

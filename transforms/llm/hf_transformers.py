@@ -124,10 +124,14 @@ class TransformersHandler(LLMHandler):
             text, stopped = cut_at_stop(text, params.stop or [])
             ended = ended or stopped
             prompt_tokens = int(encoded["attention_mask"][position].sum())
+            kept = len(new)
+            if stopped:  # the tokens up to the stop string's cut: the shortest prefix that spells the text
+                kept = next((k for k in range(len(new) + 1)
+                             if len(tokenizer.decode(new[:k], skip_special_tokens=True)) >= len(text)), len(new))
             responses.append(LLMResponse(
                 request=request, text=text, finish_reason="stop" if ended else "length", prompt_tokens=prompt_tokens,
                 completion_tokens=len(new), latency_s=elapsed,
-                token_logprobs=chosen_logprobs[position][: len(new)] if chosen_logprobs is not None else None))
+                token_logprobs=chosen_logprobs[position][:kept] if chosen_logprobs is not None else None))
         return responses
 
     def score(self, requests: list[LLMRequest], model: Any) -> list[LLMResponse]:

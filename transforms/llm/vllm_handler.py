@@ -112,6 +112,14 @@ class VLLMHandler(LLMHandler):
     def engine_identity(self) -> str:
         return f"vllm:{self.model_id}:{self.options.model_dump_json(exclude={'chat_template'})}"
 
+    def _each_alone(self, call, requests: list[LLMRequest], model: Any, exc: Exception) -> list[LLMResponse]:
+        """A call vLLM refused as a whole: each request alone, so only those it cannot take fail, each with
+        the engine's own error (a single request's failure is its answer)."""
+        if len(requests) == 1:
+            return [LLMResponse(request=requests[0], error=f"vLLM: {type(exc).__name__}: {exc}"[:2000],
+                                reason="inference_error")]
+        return [response for request in requests for response in call([request], model)]
+
     def load_model(self) -> Any:
         import vllm
 
@@ -122,8 +130,11 @@ class VLLMHandler(LLMHandler):
 
         sampling = [to_vllm_sampling(r.params, r.sample_index, vllm) for r in requests]
         started = time.monotonic()
-        outputs = model.chat([r.messages for r in requests], sampling_params=sampling, use_tqdm=False,
-                             chat_template=self.options.chat_template)
+        try:
+            outputs = model.chat([r.messages for r in requests], sampling_params=sampling, use_tqdm=False,
+                                 chat_template=self.options.chat_template)
+        except Exception as exc:  # noqa: BLE001 - e.g. one prompt over max_model_len refuses the whole call
+            return self._each_alone(self.generate, requests, model, exc)
         latency = time.monotonic() - started
         if len(outputs) != len(requests):
             return [LLMResponse(request=r, error=f"vLLM returned {len(outputs)} outputs for {len(requests)} requests",
@@ -141,8 +152,11 @@ class VLLMHandler(LLMHandler):
         encoded = [score_token_ids(tokenizer, r.messages, r.score_text, self.options.chat_template) for r in requests]
         params = vllm.SamplingParams(**SCORE_SAMPLING)
         started = time.monotonic()
-        outputs = model.generate([TokensPrompt(prompt_token_ids=ids) for ids, _ in encoded], sampling_params=params,
-                                 use_tqdm=False)
+        try:
+            outputs = model.generate([TokensPrompt(prompt_token_ids=ids) for ids, _ in encoded],
+                                     sampling_params=params, use_tqdm=False)
+        except Exception as exc:  # noqa: BLE001 - e.g. one text over max_model_len refuses the whole call
+            return self._each_alone(self.score, requests, model, exc)
         latency = time.monotonic() - started
         if len(outputs) != len(requests):
             return [LLMResponse(request=r, error=f"vLLM returned {len(outputs)} outputs for {len(requests)} requests",

@@ -82,15 +82,16 @@ def select_uncertain(items: list[Item], config: RouteConfig) -> set[str]:
 
 def select(items: list[Item], config: RouteConfig, model: Optional[PerformanceModel] = None) -> set[str]:
     """The pairs for humans: suspected label flips sent there first (highest priority first, within the
-    budget), then the policy's choice among the rest with the budget left."""
+    budget; verifier-decided ones only with `route_verified`), then the policy's choice among the rest with
+    the budget left."""
     if config.budget <= 0:
         return set()
     chosen, spent = set(), 0.0
-    for item in by_priority([it for it in items if it.first]):
+    for item in by_priority([it for it in items if it.first and it.eligible]):
         if fits(spent, item.cost, config):
             chosen.add(item.pair_id)
             spent += 1 if config.budget_unit == "count" else item.cost
-    rest = [it for it in items if not it.first]
+    rest = [it for it in items if not (it.first and it.eligible)]
     if spent:
         config = config.model_copy(update={"budget": config.budget - spent})
         if config.budget <= 0:

@@ -67,7 +67,7 @@ class ScorePairs(Stage):
 
 
 def _priority(item: Item) -> tuple:
-    return not item.first, -item.score, item.pair_id  # suspected flips go first, as `select` takes them
+    return not (item.first and item.eligible), -item.score, item.pair_id  # flips first, as `select` takes them
 
 
 class ChooseHumans(beam.CombineFn):

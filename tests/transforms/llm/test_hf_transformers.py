@@ -94,3 +94,18 @@ def test_scores_on_the_gpu_equal_the_cpus(tiny_model):
     params = SamplingParams(temperature=0.0, max_tokens=12, logprobs=True)
     (generated,) = gpu.generate([LLMRequest("p1", "tiny", PROMPT, params)], gpu.load_model())
     assert generated.ok and len(generated.token_logprobs) == generated.completion_tokens
+
+
+def test_logprobs_stop_where_a_stop_string_cut_the_text(tiny_model):
+    handler = TransformersHandler(model_id=str(tiny_model), options=TransformersOptions(batch_size=1))
+    model = handler.load_model()
+    free = _answer(handler, model)
+    ids = model.tokenizer(free.text, add_special_tokens=False)["input_ids"]
+    stop = next(t for t in (model.tokenizer.decode([i]) for i in ids[len(ids) // 2:]) if t.strip())
+    params = SamplingParams(temperature=0.0, max_tokens=24, stop=[stop], logprobs=True)
+    (cut,) = handler.generate([LLMRequest("p1", "tiny", [{"role": "user", "content": "How many crayons are left?"}],
+                                          params)], model)
+    assert cut.finish_reason == "stop" and 0 < len(cut.token_logprobs) < cut.completion_tokens
+    question = [{"role": "user", "content": "How many crayons are left?"}]
+    (rescored,) = handler.score([LLMRequest("p1", "tiny", question, SamplingParams(), score_text=cut.text)], model)
+    assert len(rescored.token_logprobs) == len(cut.token_logprobs)  # the kept tokens are the text's own

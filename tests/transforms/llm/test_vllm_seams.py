@@ -157,3 +157,25 @@ def test_real_vllm_engine_generates():
                         params=SamplingParams(max_tokens=16)) for i in range(4)]
     out = list(h.run_inference(batch, engine))
     assert len(out) == 4 and all(r.ok and r.completion_tokens for r in out)
+
+
+def test_a_prompt_the_engine_refuses_fails_alone(vllm_calls):
+    """vLLM refuses a whole call when one prompt is over max_model_len: the others still get answers."""
+    import sys as _sys
+
+    module = _sys.modules["vllm"]
+    real_chat = module.LLM.chat
+
+    def chat(self, messages, **kwargs):
+        if any("too long" in m[-1]["content"] for m in messages):
+            raise ValueError("prompt is longer than max_model_len")
+        return real_chat(self, messages, **kwargs)
+
+    module.LLM.chat = chat
+    h = VLLMHandler(model_id="org/model", options=VLLMOptions())
+    engine = h.load_model()
+    batch = [LLMRequest(prompt_id=f"p{i}", model="m", messages=[{"role": "user", "content": text}],
+                        params=SamplingParams()) for i, text in enumerate(["fine", "too long", "also fine"])]
+    out = h.generate(batch, engine)
+    assert [r.ok for r in out] == [True, False, True]
+    assert out[1].reason == "inference_error" and "max_model_len" in out[1].error
