@@ -131,6 +131,12 @@ class RunSummary(BaseModel):
             hits, misses = sum(h for _, h, _ in llm), sum(m for _, _, m in llm)
             by_stage = ", ".join(f"{name} {h + m:,}" for name, h, m in llm)
             lines.append(f"LLM requests {hits + misses:,} ({by_stage}): cache hits {hits:,}, cache misses {misses:,}")
+        settled = [(s.name, s.extra["concurrency"], s.extra.get("concurrency_backoffs", 0)) for s in self.stages
+                   if s.extra.get("concurrency")]
+        if any(backoffs for _, _, backoffs in settled):
+            lines.append("adaptive concurrency: " + ", ".join(
+                f"{name} settled at {limit:,} in flight after {backoffs:,} back-off(s)"
+                for name, limit, backoffs in settled))
         inject = self.stage("inject").extra
         if inject.get("edits_attempted"):
             kinds = ", ".join(f"{k[len('accepted_'):]} {v}" for k, v in sorted(inject.items())

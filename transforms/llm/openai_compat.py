@@ -27,6 +27,8 @@ import weakref
 from typing import Any, Callable, Optional
 
 from prefmill.schemas.redact import register_secret
+from prefmill.transforms.base import count
+from prefmill.transforms.llm.adaptive import OVERLOAD_STATUS, AdaptiveGate
 from prefmill.transforms.llm.base import LLMHandler, LLMRequest, LLMResponse, SamplingParams
 from prefmill.transforms.llm.openai_scoring import (
     echo_body, parse_echo, parse_tokens, server_root, tokenize_chat_body, tokenize_text_body,
@@ -174,10 +176,13 @@ class ServerEndpoint:
     so connections are reused instead of reopened for every batch. (An object, not a dict: Beam shares
     models through weak references.)"""
 
-    def __init__(self, base_url: str, options: OpenAIOptions) -> None:
+    def __init__(self, base_url: str, options: OpenAIOptions, on_change=None) -> None:
         import aiohttp
 
         self.base_url = base_url
+        # how many requests may be in flight, for every batch of this worker (AIMD: see adaptive.py)
+        self.gate = AdaptiveGate(options.max_concurrency, options.min_concurrency, options.adaptive_concurrency,
+                                 on_change=on_change)
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(target=self.loop.run_forever, name="prefmill-openai-loop", daemon=True)
         self.thread.start()
@@ -227,7 +232,14 @@ class OpenAICompatibleHandler(LLMHandler):
             self._rpm = RateLimiter(self.options.requests_per_minute, self._clock)
         if self.options.tokens_per_minute:
             self._tpm = RateLimiter(self.options.tokens_per_minute, self._clock)
-        return ServerEndpoint(self.options.base_url.rstrip("/"), self.options)
+        count(self.stage, "concurrency", self.options.max_concurrency)  # the summary: the sum of settled limits
+
+        def changed(old: int, new: int) -> None:
+            count(self.stage, "concurrency", new - old)
+            if new < old:
+                count(self.stage, "concurrency_backoffs")
+
+        return ServerEndpoint(self.options.base_url.rstrip("/"), self.options, on_change=changed)
 
     def _headers(self) -> dict:
         headers = {"Content-Type": "application/json"}
@@ -242,7 +254,7 @@ class OpenAICompatibleHandler(LLMHandler):
         return model.run(self._generate_all(requests, model))
 
     async def _generate_all(self, requests: list[LLMRequest], endpoint: ServerEndpoint) -> list[LLMResponse]:
-        gate = asyncio.Semaphore(self.options.max_concurrency)
+        gate = endpoint.gate
         groups = group_samples(requests, self.options.samples_per_request)
         answered = await asyncio.gather(*(self._one(endpoint.client, gate, endpoint.base_url, g) for g in groups))
         by_request = {id(r.request): r for responses in answered for r in responses}
@@ -295,6 +307,7 @@ class OpenAICompatibleHandler(LLMHandler):
             attempts += 1
             async with gate:
                 await self._wait_for_rate(request, n)
+                failure: Optional[_Failure] = None
                 try:
                     async with client.post(url, json=body, headers=self._headers()) as reply:
                         status, data = reply.status, await reply.read()
@@ -309,12 +322,17 @@ class OpenAICompatibleHandler(LLMHandler):
                     except (json.JSONDecodeError, UnicodeDecodeError):
                         raise _Failure("malformed response: body is not JSON", MALFORMED, status=200) from None
                     return parse(payload), None, attempts
-                except _Failure as failure:
-                    last = failure
+                except _Failure as caught:
+                    failure = caught
                 except asyncio.TimeoutError:  # also aiohttp's ServerTimeoutError
-                    last = _Failure(f"timed out after {self.options.timeout_s}s", TIMEOUT)
+                    failure = _Failure(f"timed out after {self.options.timeout_s}s", TIMEOUT)
                 except (aiohttp.ClientConnectionError, aiohttp.ClientPayloadError) as exc:
-                    last = _Failure(f"connection error: {type(exc).__name__}", CONNECTION_ERROR)
+                    failure = _Failure(f"connection error: {type(exc).__name__}", CONNECTION_ERROR)
+                finally:  # the gate learns from every attempt: overload halves it, an answer grows it
+                    overloaded = failure is not None and (
+                        failure.status in OVERLOAD_STATUS or failure.reason == TIMEOUT)
+                    (gate.overloaded if overloaded else gate.answered)()
+            last = failure
             if not last.retryable or attempts > self.options.max_retries:
                 break
             backoff = min(self.options.backoff_max_s, self.options.backoff_base_s * 2 ** (attempts - 1))
@@ -330,7 +348,7 @@ class OpenAICompatibleHandler(LLMHandler):
         return model.run(self._score_all(requests, model))
 
     async def _score_all(self, requests: list[LLMRequest], endpoint: ServerEndpoint) -> list[LLMResponse]:
-        gate = asyncio.Semaphore(self.options.max_concurrency)
+        gate = endpoint.gate
         return list(await asyncio.gather(*(self._score_one(endpoint.client, gate, endpoint.base_url, r)
                                            for r in requests)))
 

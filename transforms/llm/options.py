@@ -25,7 +25,11 @@ class OpenAIOptions(BaseModel):
 
     base_url: str = Field("http://127.0.0.1:8000/v1", description="server URL up to /v1")
     api_key_env: Optional[str] = Field(None, description="name of the environment variable holding the API key")
-    max_concurrency: int = Field(32, gt=0, description="requests in flight at once (per worker process)")
+    max_concurrency: int = Field(32, gt=0, description="requests in flight at once (per worker process); the most, "
+                                                       "with adaptive_concurrency")
+    adaptive_concurrency: bool = Field(True, description="back off on 429, 503 and timeouts (halve), recover "
+                                                         "additively (AIMD), between min and max_concurrency")
+    min_concurrency: int = Field(1, gt=0, description="the fewest requests in flight adaptive concurrency keeps")
     requests_per_minute: Optional[float] = Field(None, gt=0, description="request rate limit")
     tokens_per_minute: Optional[float] = Field(None, gt=0, description="token rate limit (prompt + max_tokens)")
     timeout_s: float = Field(120.0, gt=0, description="per-request timeout")
