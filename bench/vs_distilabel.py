@@ -15,7 +15,7 @@ wall clock of each tool's processes, from start to the DPO file on disk.
 
 distilabel is never a dependency of prefmill: install it in its own environment and point the bench at
 that interpreter:
-    python3 -m venv /tmp/distilabel-env && /tmp/distilabel-env/bin/pip install "distilabel[openai]"
+    python3 -m venv /tmp/distilabel-env && /tmp/distilabel-env/bin/pip install "distilabel[openai]" requests
     python bench/vs_distilabel.py --distilabel-python /tmp/distilabel-env/bin/python --n 1000 4000 16000
 Goal (issue 9): prefmill >= 2x distilabel's throughput. Both tools pay a few seconds to start, so the ratio
 grows with N; several sizes in one call print the curve.
@@ -64,7 +64,9 @@ DISTILABEL_JOB = textwrap.dedent('''
     distiset = pipeline.run(use_cache=False)
     table = distiset["default"]["train"]
     table.to_parquet(out)
-    print(json.dumps({"rows": len(table), "with_pair": sum(1 for r in table if r["chosen"] and r["rejected"])}))
+    valid = sum(1 for r in table
+                if r["chosen"] and r["rejected"] and r["chosen"][-1]["content"] != r["rejected"][-1]["content"])
+    print(json.dumps({"rows": len(table), "valid": valid}))
 ''')
 
 
@@ -94,7 +96,7 @@ def prefmill_config(prompts: Path, out: Path, url: str, concurrency: int) -> dic
             "runner": {"direct_num_workers": 2, "direct_running_mode": "multi_processing"}}
 
 
-def run_prefmill(work: Path, prompts: Path, url: str, concurrency: int) -> tuple[float, int]:
+def run_prefmill(work: Path, prompts: Path, url: str, concurrency: int) -> tuple[float, int, int]:
     config = work / "prefmill.yaml"
     config.write_text(yaml.safe_dump(prefmill_config(prompts, work / "prefmill-ds", url, concurrency)))
     prefmill = str(Path(sys.executable).parent / "prefmill")
@@ -104,11 +106,13 @@ def run_prefmill(work: Path, prompts: Path, url: str, concurrency: int) -> tuple
     seconds = time.monotonic() - started
     import pyarrow.dataset as ds
 
-    rows = ds.dataset([str(p) for p in (work / "prefmill-dpo").rglob("*.parquet")], format="parquet").count_rows()
-    return seconds, rows
+    table = ds.dataset([str(p) for p in (work / "prefmill-dpo").rglob("*.parquet")], format="parquet").to_table()
+    valid = sum(1 for c, r in zip(table.column("chosen").to_pylist(), table.column("rejected").to_pylist())
+                if c and r and c[-1]["content"] != r[-1]["content"])
+    return seconds, table.num_rows, valid
 
 
-def run_distilabel(work: Path, prompts: Path, url: str, concurrency: int, python: str) -> tuple[float, int]:
+def run_distilabel(work: Path, prompts: Path, url: str, concurrency: int, python: str) -> tuple[float, int, int]:
     script = work / "distilabel_job.py"
     script.write_text(DISTILABEL_JOB)
     env = {**os.environ, "DISTILABEL_LOG_LEVEL": "ERROR"}
@@ -118,7 +122,8 @@ def run_distilabel(work: Path, prompts: Path, url: str, concurrency: int, python
     seconds = time.monotonic() - started
     if out.returncode != 0:
         raise SystemExit(f"distilabel failed:\n{out.stderr[-3000:]}")
-    return seconds, json.loads(out.stdout.strip().splitlines()[-1])["with_pair"]
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    return seconds, result["rows"], result["valid"]
 
 
 def compare(n: int, latency: float, concurrency: int, distilabel_python: str) -> float:
@@ -132,14 +137,15 @@ def compare(n: int, latency: float, concurrency: int, distilabel_python: str) ->
         server = ServerProcess(latency, answers="preference")  # a fresh server: its counts are this tool's
         try:
             if name == "distilabel":
-                seconds, rows = run_distilabel(work, prompts, server.url, concurrency, distilabel_python)
+                seconds, rows, valid = run_distilabel(work, prompts, server.url, concurrency, distilabel_python)
             else:
-                seconds, rows = run_prefmill(work, prompts, server.url, concurrency)
+                seconds, rows, valid = run_prefmill(work, prompts, server.url, concurrency)
             stats = server.stats()
         finally:
             server.close()
         results[name] = seconds
-        print(f"{name:<10}: {seconds:7.1f}s  {n / seconds:6.1f} prompts/s  {rows} DPO rows  "
+        print(f"{name:<10}: {seconds:7.1f}s  {n / seconds:6.1f} prompts/s  {rows} DPO rows, {valid} valid "
+              f"(chosen differs from rejected)  "
               f"{len(stats['times'])} requests, at most {stats['max_in_flight']} in flight", flush=True)
     ratio = results["distilabel"] / results["prefmill"]
     print(f"prefmill / distilabel throughput = {ratio:.2f} (goal >= 2)", flush=True)

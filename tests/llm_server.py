@@ -227,8 +227,13 @@ class FakeLLMServer:
         else:
             # n > 1: choice i is what a single request with seed + i would get, like a seeded vLLM
             n, seed = int(body.get("n") or 1), body.get("seed")
-            texts = [self.answer(body if n == 1 else {**body, "n": 1, "seed": None if seed is None else seed + i})
-                     for i in range(n)]
+            if seed is None:  # unseeded: a sampling server answers the same request differently each time
+                with self.lock:
+                    draws = self.served_ok.count(key)
+                texts = [self.answer(body if draws == 0 and n == 1 else {**body, "n": 1, "draw": draws * n + i})
+                         for i in range(n)]
+            else:
+                texts = [self.answer(body if n == 1 else {**body, "n": 1, "seed": seed + i}) for i in range(n)]
             payload = {
                 "id": "cmpl-" + key[:12], "object": "chat.completion", "model": body["model"],
                 "choices": [{"index": i, "message": {"role": "assistant", "content": text},
