@@ -116,6 +116,11 @@ def stand_in_model(body: dict) -> str:
     return default_answer(body)
 
 
+def usage(prompt: int, completion: int) -> dict:
+    """Token counts as OpenAI-compatible servers report them (some clients need all three)."""
+    return {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}
+
+
 def body_key(body: dict) -> str:
     return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
 
@@ -206,6 +211,8 @@ class FakeLLMServer:
         path = http.path.rstrip("/")
         if behaviour == "ok" and path in ("/tokenize", "/v1/completions"):
             return self._score(http, path, body, key)
+        if behaviour == "ok" and not body.get("messages"):  # e.g. a client's probe with no messages
+            return self._send(http, 400, b'{"error": "messages must not be empty"}')
         if behaviour == "429":
             self._send(http, 429, b'{"error": "rate limited"}', {"Retry-After": self.retry_after})
         elif behaviour == "500":
@@ -241,8 +248,8 @@ class FakeLLMServer:
                              **({"logprobs": {"content": [{"token": w, "logprob": -0.5} for w in text.split()]}}
                                 if body.get("logprobs") else {})}
                             for i, text in enumerate(texts)],
-                "usage": {"prompt_tokens": sum(len(m["content"].split()) for m in body["messages"]),
-                          "completion_tokens": sum(len(text.split()) for text in texts)},
+                "usage": usage(sum(len(m["content"].split()) for m in body["messages"]),
+                               sum(len(text.split()) for text in texts)),
             }
             self._send(http, 200, json.dumps(payload).encode())
             with self.lock:
