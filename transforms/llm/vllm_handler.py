@@ -97,6 +97,14 @@ def parse_score(request: LLMRequest, output: Any, ids: list[int], start: int, la
                        latency_s=latency_s, token_logprobs=values)
 
 
+def _miscounted(requests: list[LLMRequest], outputs: list) -> list[LLMResponse]:
+    """Every request failed, when vLLM returned another number of outputs than requests (else [])."""
+    if len(outputs) == len(requests):
+        return []
+    return [LLMResponse(request=r, error=f"vLLM returned {len(outputs)} outputs for {len(requests)} requests",
+                        reason="inference_error") for r in requests]
+
+
 class VLLMHandler(LLMHandler):
     backend = "vllm"
 
@@ -136,11 +144,7 @@ class VLLMHandler(LLMHandler):
         except Exception as exc:  # noqa: BLE001 - e.g. one prompt over max_model_len refuses the whole call
             return self._each_alone(self.generate, requests, model, exc)
         latency = time.monotonic() - started
-        if len(outputs) != len(requests):
-            return [LLMResponse(request=r, error=f"vLLM returned {len(outputs)} outputs for {len(requests)} requests",
-                                reason="inference_error")
-                    for r in requests]
-        return [parse_output(r, o, latency) for r, o in zip(requests, outputs)]
+        return _miscounted(requests, outputs) or [parse_output(r, o, latency) for r, o in zip(requests, outputs)]
 
     def score(self, requests: list[LLMRequest], model: Any) -> list[LLMResponse]:
         import vllm
@@ -158,8 +162,5 @@ class VLLMHandler(LLMHandler):
         except Exception as exc:  # noqa: BLE001 - e.g. one text over max_model_len refuses the whole call
             return self._each_alone(self.score, requests, model, exc)
         latency = time.monotonic() - started
-        if len(outputs) != len(requests):
-            return [LLMResponse(request=r, error=f"vLLM returned {len(outputs)} outputs for {len(requests)} requests",
-                                reason="inference_error")
-                    for r in requests]
-        return [parse_score(r, o, ids, start, latency) for r, o, (ids, start) in zip(requests, outputs, encoded)]
+        return _miscounted(requests, outputs) or [parse_score(r, o, ids, start, latency)
+                                                  for r, o, (ids, start) in zip(requests, outputs, encoded)]
