@@ -253,9 +253,8 @@ def validate_config(data: Any, source: str = "config") -> PrefmillConfig:
     return config
 
 
-def capability_problems_of(config: "PrefmillConfig") -> list[str]:
-    """Model entries whose backend cannot do what their stage needs: judges and the tagger read structured
-    answers (a JSON schema), and any entry with `sampling.stop` needs stop sequences."""
+def model_uses(config: "PrefmillConfig") -> list[tuple[Any, set[str], str]]:
+    """Every model entry of the config: (entry, the capabilities its stage needs, where it is)."""
     uses = [(m, set(), f"generate.models.{i}") for i, m in enumerate(config.generate.models)]
     uses += [(m, {"structured_output"}, f"judge.models.{i}") for i, m in enumerate(config.judge.models)]
     if config.inject.model is not None:
@@ -267,7 +266,14 @@ def capability_problems_of(config: "PrefmillConfig") -> list[str]:
         spec = getattr(config.density_ratio, side)
         if spec is not None:
             uses.append((spec, {"scoring"}, f"density_ratio.{side}"))
-    return [problem for spec, needs, where in uses for problem in capability_problems(spec, needs, where)]
+    return uses
+
+
+def capability_problems_of(config: "PrefmillConfig") -> list[str]:
+    """Model entries whose backend cannot do what their stage needs: judges and the tagger read structured
+    answers (a JSON schema), and any entry with `sampling.stop` needs stop sequences."""
+    return [problem for spec, needs, where in model_uses(config)
+            for problem in capability_problems(spec, needs, where)]
 
 
 def idle_problems(config: "PrefmillConfig") -> list[str]:
@@ -301,6 +307,10 @@ def idle_problems(config: "PrefmillConfig") -> list[str]:
 
     problems += pair_idle_problems(config)
     problems += capability_problems_of(config)
+    if not config.generate.cache.enabled:
+        problems += [f"{where}: backend {spec.backend} keeps the ids of its submitted batches in the response cache, "
+                     "so a rerun polls them instead of paying for them twice: set generate.cache.enabled: true"
+                     for spec, _, where in model_uses(config) if BACKENDS[spec.backend].needs_cache]
     model_path = config.route.model_path
     if config.route.enabled and model_path and not is_remote(model_path) and not os.path.isfile(model_path):
         problems.append(f"route.model_path {model_path}: no such file (relative paths resolve against "

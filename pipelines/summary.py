@@ -32,7 +32,7 @@ class StageCounts(BaseModel):
 
 PAIR_STAGES = ("annotate", "route")  # stages that count pairs, not prompts
 INFRA_REASONS = {"timeout", "connection_error", "inference_error", "llm_error", "malformed_response", "unsupported_n",
-                 "sandbox_error", "stage_error"}
+                 "sandbox_error", "stage_error", "batch_failed", "batch_unfinished"}
 
 
 def is_infrastructure(reason: str) -> bool:
@@ -137,6 +137,8 @@ class RunSummary(BaseModel):
             lines.append("adaptive concurrency: " + ", ".join(
                 f"{name} settled at {limit:,} in flight after {backoffs:,} back-off(s)"
                 for name, limit, backoffs in settled))
+        lines += [batch_line(s.name, s.extra) for s in self.stages if s.extra.get("batch_submitted")
+                  or s.extra.get("batch_resumed")]
         inject = self.stage("inject").extra
         if inject.get("edits_attempted"):
             kinds = ", ".join(f"{k[len('accepted_'):]} {v}" for k, v in sorted(inject.items())
@@ -177,6 +179,40 @@ class RunSummary(BaseModel):
             f"dataset {self.uri}: pairs version {self.pairs_version}, dead_letters version {self.dead_letters_version}"
         )
         return "\n".join(lines)
+
+
+BATCH_STATES = ("completed", "failed", "expired", "cancelled")
+
+
+def _dollars(micro: int) -> str:
+    return f"${micro / 1e6:,.2f}" if micro >= 10_000 or micro == 0 else f"${micro / 1e6:.4f}"
+
+
+def batch_line(stage: str, extra: dict[str, int]) -> str:
+    """One stage's batch API work: the batches and how they ended, the wait, and the estimated cost.
+
+    >>> print(batch_line("judge", {"batch_submitted": 2, "batch_completed": 1, "batch_expired": 1,
+    ...     "batch_requests_submitted": 1200, "batch_requests_resubmitted": 200, "batch_wait_ms": 5_400_000,
+    ...     "batch_cost_micro": 1_250_000, "batch_online_cost_micro": 2_500_000}))
+    batch API (judge): 2 batch(es) submitted, 0 resumed; ended completed 1, expired 1; 1,200 requests submitted (200 of them again); waited 1h30m; estimated $1.25 at batch prices ($2.50 online)
+    """
+    ended = ", ".join(f"{state} {extra[f'batch_{state}']:,}" for state in BATCH_STATES
+                      if extra.get(f"batch_{state}")) or "none yet"
+    minutes = round(extra.get("batch_wait_ms", 0) / 60_000)
+    waited = f"{minutes // 60}h{minutes % 60:02d}m" if minutes >= 60 else f"{minutes}m" if minutes else \
+        f"{extra.get('batch_wait_ms', 0) / 1000:.1f}s"
+    line = (f"batch API ({stage}): {extra.get('batch_submitted', 0):,} batch(es) submitted, "
+            f"{extra.get('batch_resumed', 0):,} resumed; ended {ended}; "
+            f"{extra.get('batch_requests_submitted', 0):,} requests submitted "
+            f"({extra.get('batch_requests_resubmitted', 0):,} of them again); waited {waited}")
+    if extra.get("batch_malformed_lines"):
+        line += f"; {extra['batch_malformed_lines']:,} unreadable result line(s)"
+    if "batch_cost_micro" in extra or "batch_online_cost_micro" in extra:
+        line += (f"; estimated {_dollars(extra.get('batch_cost_micro', 0))} at batch prices "
+                 f"({_dollars(extra.get('batch_online_cost_micro', 0))} online)")
+    else:
+        line += "; no price in the config (the entry's price: input_per_mtok, output_per_mtok)"
+    return line
 
 
 def stage_counts(counters: dict[tuple[str, str], int], stage_names: tuple[str, ...]) -> list[StageCounts]:

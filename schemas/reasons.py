@@ -12,6 +12,10 @@ REQUEST_FAILURES = {
     "unsupported_n": "the server ignores `n`: set `openai.samples_per_request: 1`",
     "inference_error": "the engine raised on the whole batch (vLLM, transformers)",
     "llm_error": "a backend failed without saying how",
+    "batch_failed": "a batch API rejected the batch (failed validation; its errors are in the message), or the "
+                    "request's line is over `max_bytes_per_batch`",
+    "batch_unfinished": "a batch API never answered the request: expired, cancelled or unreadable in "
+                        "`max_submissions` batches, or still open after `max_wait_s`",
 }
 
 REASONS: dict[str, dict[str, str]] = {

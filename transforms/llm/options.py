@@ -65,3 +65,53 @@ class VLLMOptions(BaseModel):
     chat_template: Optional[str] = Field(None, description="Jinja chat template overriding the model's")
     enforce_eager: bool = Field(False, description="skip CUDA graphs (slower, starts sooner)")
     seed: int = Field(0, description="engine seed")
+
+
+class BatchPrice(BaseModel):
+    """A model's price in dollars per million tokens, for the run summary's cost estimate."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    input_per_mtok: float = Field(ge=0.0, description="online price of a million prompt tokens")
+    output_per_mtok: float = Field(ge=0.0, description="online price of a million generated tokens")
+    batch_discount: float = Field(0.5, gt=0.0, le=1.0, description="batch price as a share of the online price "
+                                                                   "(OpenAI and Anthropic: 0.5)")
+
+
+class BatchOptions(BaseModel):
+    """A provider's batch API: requests go up as JSONL, come back hours later at about half the price."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    base_url: str = Field("https://api.openai.com/v1", description="API URL up to /v1")
+    api_key_env: Optional[str] = Field("OPENAI_API_KEY", description="environment variable holding the API key")
+    completion_window: str = Field("24h", description="the batch's completion window (OpenAI)")
+    poll_interval_s: float = Field(10.0, gt=0, description="first wait between status polls; grows 1.5x per poll")
+    poll_max_interval_s: float = Field(120.0, gt=0, description="longest wait between status polls")
+    max_wait_s: Optional[float] = Field(None, gt=0, description="give up on a batch after this long (its requests "
+                                                                "become batch_unfinished dead letters); default: "
+                                                                "wait for the provider's own end of the batch")
+    max_requests_per_batch: int = Field(50_000, gt=0, description="split larger submissions (OpenAI: 50,000)")
+    max_bytes_per_batch: int = Field(200_000_000, gt=0, description="split larger input files (OpenAI: 200 MB)")
+    max_submissions: int = Field(3, ge=1, description="times one request may be submitted: an expired or "
+                                                      "cancelled batch, or a retryable error line, resubmits it")
+    timeout_s: float = Field(600.0, gt=0, description="timeout of one API call (an upload, a status poll)")
+    max_retries: int = Field(5, ge=0, description="retries of one API call after 429, 5xx or a lost connection")
+    price: Optional[BatchPrice] = Field(None, description="the model's price, for the summary's cost estimate")
+
+    @field_validator("base_url")
+    @classmethod
+    def _has_scheme(cls, url: str) -> str:
+        if not url.lower().startswith(("http://", "https://")):
+            raise ValueError(f"base_url {url!r} needs its scheme, e.g. https://{url.split('://')[-1]}")
+        return url
+
+
+class AnthropicBatchOptions(BatchOptions):
+    """Anthropic's Message Batches API."""
+
+    base_url: str = Field("https://api.anthropic.com/v1", description="API URL up to /v1")
+    api_key_env: Optional[str] = Field("ANTHROPIC_API_KEY", description="environment variable holding the API key")
+    anthropic_version: str = Field("2023-06-01", description="the anthropic-version header")
+    max_requests_per_batch: int = Field(100_000, gt=0, description="split larger submissions (Anthropic: 100,000)")
+    max_bytes_per_batch: int = Field(256_000_000, gt=0, description="split larger submissions (Anthropic: 256 MB)")

@@ -21,7 +21,9 @@ from typing import TYPE_CHECKING, Annotated, Optional, Union
 from pydantic import Field, TypeAdapter
 
 from prefmill.schemas.plugins import add_plugins, load_plugins
-from prefmill.transforms.llm.spec import Backend, ModelBase, OpenAIModel, TransformersModel, VLLMModel
+from prefmill.transforms.llm.spec import (
+    AnthropicBatchModel, Backend, ModelBase, OpenAIBatchModel, OpenAIModel, TransformersModel, VLLMModel,
+)
 
 if TYPE_CHECKING:
     from prefmill.transforms.llm.base import LLMHandler
@@ -44,6 +46,13 @@ BACKENDS: dict[str, Backend] = {b.name: b for b in (
             frozenset({"structured_output", "stop", "logprobs", "scoring"}), lambda spec: 4096),
     Backend("transformers", TransformersModel, "prefmill.transforms.llm.hf_transformers:TransformersHandler",
             "transformers", frozenset({"stop", "logprobs", "scoring"}), lambda spec: 8 * spec.transformers.batch_size),
+    # batch APIs at about half the price, answered within hours (batch_api.py); their batch ids live in the cache
+    Backend("openai_batch", OpenAIBatchModel, "prefmill.transforms.llm.batch_api:BatchHandler", "openai_batch",
+            frozenset({"structured_output", "stop", "logprobs"}),
+            lambda spec: spec.openai_batch.max_requests_per_batch, needs_cache=True),
+    Backend("anthropic_batch", AnthropicBatchModel, "prefmill.transforms.llm.batch_api:AnthropicBatchHandler",
+            "anthropic_batch", frozenset({"structured_output", "stop"}),
+            lambda spec: spec.anthropic_batch.max_requests_per_batch, needs_cache=True),
 )}
 
 add_plugins(BACKENDS, load_plugins("prefmill.backends"), "prefmill.backends")  # other packages' (schemas/plugins.py)

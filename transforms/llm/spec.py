@@ -14,7 +14,9 @@ from typing import Callable, Literal, Optional
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from prefmill.transforms.llm.options import OpenAIOptions, TransformersOptions, VLLMOptions
+from prefmill.transforms.llm.options import (
+    AnthropicBatchOptions, BatchOptions, OpenAIOptions, TransformersOptions, VLLMOptions,
+)
 from prefmill.transforms.llm.requests import SamplingParams
 
 
@@ -24,14 +26,15 @@ class ModelBase(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: str = Field(description="label stored in the dataset (chosen_model, rejected_model)")
-    backend: str = Field(description="openai (any OpenAI-compatible server) | vllm | transformers")
+    backend: str = Field(description="openai (any OpenAI-compatible server) | vllm | transformers | openai_batch | "
+                                             "anthropic_batch")
     model: str = Field(description="the backend's model id or local path")
     n: int = Field(1, gt=0, description="samples per prompt")
     policy: bool = Field(False, description="on-policy: this is the model being trained")
     sampling: SamplingParams = Field(default_factory=SamplingParams)
     batch_size: Optional[int] = Field(
         None, gt=0, description="requests per RunInference batch; default: openai 32 x max_concurrency, vllm 4096, "
-                                "transformers 8 x its batch_size")
+                                "transformers 8 x its batch_size, batch APIs max_requests_per_batch")
 
 
 class OpenAIModel(ModelBase):
@@ -49,6 +52,16 @@ class TransformersModel(ModelBase):
     transformers: TransformersOptions = Field(default_factory=TransformersOptions)
 
 
+class OpenAIBatchModel(ModelBase):
+    backend: Literal["openai_batch"]
+    openai_batch: BatchOptions = Field(default_factory=BatchOptions)
+
+
+class AnthropicBatchModel(ModelBase):
+    backend: Literal["anthropic_batch"]
+    anthropic_batch: AnthropicBatchOptions = Field(default_factory=AnthropicBatchOptions)
+
+
 @dataclass(frozen=True)
 class Backend:
     name: str
@@ -59,3 +72,5 @@ class Backend:
     batch_size: Callable[[ModelBase], int]  # requests per RunInference batch when the entry sets none
     # capabilities of the backend that one entry does not have, each with the setting that gives it
     entry_lacks: Callable[[ModelBase], dict[str, str]] = lambda spec: {}
+    # keeps state in the response cache that a rerun needs (batch APIs: the ids of submitted batches)
+    needs_cache: bool = False
