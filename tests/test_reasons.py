@@ -12,7 +12,7 @@ from prefmill.schemas.reasons import REASONS, known, reason_table
 from support import REPO
 
 # verdict reasons (correct, wrong_answer, ...) are not dead-letter reasons: they stay on the candidate
-_CALLS = {"Reject": 0, "Discard": 1, "Check": 1, "dead_letter": 1}
+_CALLS = {"Reject": 0, "Discard": 1, "Check": 1, "dead_letter": 1, "_dead": 1}
 
 
 def _written_reasons() -> set[str]:

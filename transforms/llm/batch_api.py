@@ -112,7 +112,7 @@ class BatchHandler(LLMHandler):
             fresh = []
             for key in sorted(open_keys - covered):
                 if submitted[key] >= self.options.max_submissions:
-                    done[key] = self._dead(by_key[key][0], BATCH_UNFINISHED, f"no answer after {submitted[key]} "
+                    done[key] = self._dead(by_key[key][0], "batch_unfinished", f"no answer after {submitted[key]} "
                                            f"batch submission(s): {last_word.get(key, 'no result line')}")
                 else:
                     fresh.append(key)
@@ -136,7 +136,7 @@ class BatchHandler(LLMHandler):
         for key in keys:
             line = api.line(key, by_key[key][0])
             if len(line) + 1 > self.options.max_bytes_per_batch:
-                done[key] = self._dead(by_key[key][0], BATCH_FAILED, f"this request's batch line is {len(line):,} "
+                done[key] = self._dead(by_key[key][0], "batch_failed", f"this request's batch line is {len(line):,} "
                                        f"bytes, over max_bytes_per_batch ({self.options.max_bytes_per_batch:,})")
                 continue
             if chunks[-1] and (len(chunks[-1]) >= self.options.max_requests_per_batch
@@ -210,7 +210,7 @@ class BatchHandler(LLMHandler):
         gave_up = bool(entry.get("gave_up"))
         if status.state == "failed":
             for key in ours - set(done):
-                done[key] = self._dead(by_key[key][0], BATCH_FAILED,
+                done[key] = self._dead(by_key[key][0], "batch_failed",
                                        f"batch {entry['batch_id']} failed: {status.message or 'no reason given'}")
         else:
             prompt = completion = malformed = 0
@@ -239,7 +239,7 @@ class BatchHandler(LLMHandler):
             self._count_cost(prompt, completion)
         if gave_up:
             for key in ours - set(done):
-                done[key] = self._dead(by_key[key][0], BATCH_UNFINISHED,
+                done[key] = self._dead(by_key[key][0], "batch_unfinished",
                                        f"batch {entry['batch_id']} was cancelled after max_wait_s "
                                        f"({self.options.max_wait_s:g}s) with this request unfinished")
         entry["state"] = COLLECTED
