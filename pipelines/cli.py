@@ -186,6 +186,12 @@ def _quiet_library_logs() -> None:
     logging.getLogger().setLevel(logging.ERROR)
 
 
+def preload(argv: list[str]) -> None:
+    """Import what `argv`'s command will need now (entry.py loads it with the garbage collector off)."""
+    if argv[:1] in (["run"], ["validate"]):
+        import prefmill.pipelines.launcher  # noqa: F401  # Beam, the config, every stage
+
+
 def main(argv: Optional[list[str]] = None) -> int:
     _quiet_library_logs()
     parser = build_parser()

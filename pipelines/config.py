@@ -85,6 +85,9 @@ class RunnerConfig(BaseModel):
         "in_memory", description="how local workers run; multi_processing uses several cores (multi_threading "
                                  "with several workers is refused: it lost rows in FnApiRunner)"
     )
+    small_input_rows: int = Field(
+        64, ge=0, description="a local input with at most this many rows runs on one in-process worker whatever "
+                              "direct_num_workers says (worker processes take seconds to start); 0 = never")
     options: dict[str, Union[str, int, float, bool, list[str]]] = Field(
         default_factory=dict,
         description="Beam pipeline options, e.g. {runner: DataflowRunner, project: P, region: R, temp_location: gs://B/tmp}; "

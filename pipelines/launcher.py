@@ -205,6 +205,7 @@ def run_config(config: PrefmillConfig, *, output: Optional[str] = None, beam_arg
                progress: bool = True, allow_partial: bool = False) -> Union[RunSummary, DryRun]:
     """Run one config and commit its dataset version; returns the run summary (or the built job, dry runs)."""
     beam_args = list(beam_args or [])
+    began = time.monotonic()
     paths = DatasetPaths.of(output or config.output.uri)
     housekeeping.check_output(paths.uri)
     for message, fatal in api_key_problems(config):
@@ -227,6 +228,7 @@ def run_config(config: PrefmillConfig, *, output: Optional[str] = None, beam_arg
     ctx = RunContext(run_id=new_run_id(), config_hash=config.data_hash(), paths=paths)
     if not dry_run and not is_remote(paths.uri):
         housekeeping.write_lease(paths, ctx.run_id)
+    built = time.monotonic()
     build_pipeline(pipeline, config, ctx)
     if not dry_run and runner_label.startswith("FnApiRunner"):
         check_code_sandbox(config)
@@ -249,6 +251,7 @@ def run_config(config: PrefmillConfig, *, output: Optional[str] = None, beam_arg
     if state != PipelineState.DONE:
         raise PipelineFailedError(f"the Beam job ended in state {state}; nothing was committed")
     seconds = time.monotonic() - started
+    phases = {"checks": built - began, "build": started - built, "job": seconds}
 
     counters = counters_from_result(result)
     files = {table: read_manifest(paths.manifest(ctx.run_id, table)) for table in (PAIRS, DEAD_LETTERS)}
@@ -256,7 +259,7 @@ def run_config(config: PrefmillConfig, *, output: Optional[str] = None, beam_arg
     summary = RunSummary(
         run_id=ctx.run_id, config_hash=ctx.config_hash, uri=paths.uri, runner=runner_label, seconds=seconds,
         stages=stage_counts(counters, STAGES), pairs_written=rows[PAIRS], dead_letters_written=rows[DEAD_LETTERS],
-        code_sandbox=config.verify.sandbox if config.verify.enabled else None,
+        code_sandbox=config.verify.sandbox if config.verify.enabled else None, phases=phases, started_at=began,
     )
     if not summary.balanced:
         # in != out + dead somewhere: rows vanished inside the runner. Committing would hide the loss.
@@ -288,6 +291,7 @@ def run_config(config: PrefmillConfig, *, output: Optional[str] = None, beam_arg
     run_dir = paths.run_dir(ctx.run_id)
     _write_json(FileSystems.join(run_dir, PLAN_FILE), plan)
     summary.pairs_version, summary.dead_letters_version = _commit_plan(paths, plan)
+    summary.phases["commit"] = time.monotonic() - started - seconds
     _write_json(FileSystems.join(run_dir, SUMMARY_FILE), summary.model_dump(mode="json"))
     _remove_staged(paths, ctx.run_id)
     return summary

@@ -20,8 +20,9 @@ from apache_beam.options.pipeline_options import (
 )
 
 from prefmill.pipelines.config import PrefmillConfig
-from prefmill.schemas import ConfigError
+from prefmill.schemas import ConfigError, PrefmillError
 from prefmill.dataset.layout import is_remote
+from prefmill.transforms.read import match_input
 
 LOCAL_RUNNERS = {"FnApiRunner", "DirectRunner", "BundleBasedDirectRunner", "SwitchingDirectRunner"}
 # any of these tells Beam how workers get prefmill; without one, the launcher stages the source tree
@@ -148,6 +149,30 @@ def local_runner(options: PipelineOptions):
     return FnApiRunner(provision_info=ExtendedProvisionInfo(info))
 
 
+def small_input_rows(config: PrefmillConfig) -> Optional[int]:
+    """The input's row count if it is local and has at most `runner.small_input_rows` rows, else None (remote,
+    a Hugging Face dataset, or larger). Reads nothing larger than 64 KiB a row allows."""
+    limit = config.runner.small_input_rows
+    if not limit or is_remote(config.input.path) or config.input.resolved_format() == "hf":
+        return None
+    try:
+        files = match_input(config.input.path)
+        if config.input.resolved_format() == "parquet":
+            import pyarrow.parquet as pq
+
+            rows = sum(pq.ParquetFile(f).metadata.num_rows for f in files)
+        else:
+            if sum(os.path.getsize(f) for f in files) > limit * 65536:
+                return None
+            rows = 0
+            for name in files:
+                with open(name, "rb") as handle:
+                    rows += sum(1 for line in handle if line.strip())
+    except (OSError, PrefmillError, ValueError):
+        return None  # the read stage reports what is wrong with the input
+    return rows if rows <= limit else None
+
+
 def make_pipeline(config: PrefmillConfig, cli_args: list[str], output_uri: str) -> tuple[beam.Pipeline, str, bool]:
     """(pipeline, a label for the summary, dry run?) for this config and command line."""
     args = beam_arguments(config, cli_args)
@@ -160,6 +185,10 @@ def make_pipeline(config: PrefmillConfig, cli_args: list[str], output_uri: str) 
         if "direct_running_mode" not in given:
             direct.direct_running_mode = config.runner.direct_running_mode
         workers = direct.direct_num_workers or os.cpu_count()
+        rows = small_input_rows(config) if workers > 1 and not {"direct_num_workers", "direct_running_mode"} & given \
+            else None
+        if rows is not None:  # a second worker process costs seconds to start and has nothing to do
+            direct.direct_num_workers, direct.direct_running_mode, workers = 1, "in_memory", 1
         if direct.direct_running_mode == "multi_threading" and workers > 1:
             # Seen here with Beam 2.77: a 4,000-prompt LLM run lost 39 prompts between two stages in this
             # mode (the summary caught it). Refuse it rather than waste a run; processes do not lose rows.
@@ -167,6 +196,8 @@ def make_pipeline(config: PrefmillConfig, cli_args: list[str], output_uri: str) 
                               "in prefmill's tests; use multi_processing (runner.direct_running_mode or "
                               "--direct_running_mode), which uses every core for CPU stages and LLM calls alike")
         label = f"FnApiRunner, {direct.direct_running_mode}, {workers} worker(s)"
+        if rows is not None:
+            label += f": {rows} input row(s), at most runner.small_input_rows ({config.runner.small_input_rows})"
         return beam.Pipeline(runner=local_runner(options), options=options), label, False
     check_remote_paths(config, output_uri, runner)
     if runner.endswith("DataflowRunner"):

@@ -56,6 +56,10 @@ class RunSummary(BaseModel):
     recovered: bool = False
     code_sandbox: Optional[str] = None
     human_labels: Optional[dict[str, int]] = None  # carried from the previous version (overwrite mode)
+    # seconds of each part of run_config: checks (paths, keys, runner), build (the Beam graph and the sandbox
+    # check), job (Beam's run to its end), commit; and when it began (time.monotonic, system-wide on Linux)
+    phases: dict[str, float] = Field(default_factory=dict)
+    started_at: Optional[float] = None
 
     def infrastructure_loss(self) -> tuple[float, dict[str, int]]:
         """(share of prompts lost to infrastructure failures, the infrastructure reasons and counts).

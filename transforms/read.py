@@ -105,7 +105,8 @@ def _is_hf_folder(names: list[str]) -> bool:
     return "dataset_info.json" in names or "dataset_dict.json" in names or "state.json" in names
 
 
-def _match(pattern: str) -> list[str]:
+def match_input(pattern: str) -> list[str]:
+    """The files `input.path` names (a file, a glob or a folder), sorted."""
     if os.path.isdir(pattern):
         names = os.listdir(pattern)
         if any(n.endswith(".parquet") for n in names):
@@ -307,7 +308,7 @@ class ReadPrompts(beam.PTransform):
         else:
             source = (
                 spec
-                | "MatchFiles" >> beam.FlatMap(lambda path: enumerate(_match(path)))
+                | "MatchFiles" >> beam.FlatMap(lambda path: enumerate(match_input(path)))
                 | "SpreadFiles" >> beam.Reshuffle()
                 | "PlanRanges" >> beam.ParDo(_PlanRanges(fmt, self.config.split_bytes))
                 | "SpreadRanges" >> beam.Reshuffle()
