@@ -9,8 +9,10 @@ the source tree (`--setup_file pyproject.toml`, added automatically), a package,
 
 from __future__ import annotations
 
+import logging
 import os
 import re
+import sys
 from pathlib import Path
 from typing import Optional
 
@@ -132,12 +134,25 @@ def check_cloud_names(options: PipelineOptions, paths: list[str]) -> None:
 
 def local_runner(options: PipelineOptions):
     """FnApiRunner. Its worker processes get no pipeline options of their own, so the Beam plugins (which
-    each worker imports at start-up) are handed to them in the runner's provisioning info."""
+    each worker imports at start-up) are handed to them in the runner's provisioning info. In
+    multi_processing mode the workers are prefmill's worker main (worker.py), Beam's SDK worker started
+    faster; Beam picks its own command for that mode, so the runner is told in_memory with the subprocess
+    environment given (the mode only chooses the environment)."""
     from apache_beam.runners.portability.fn_api_runner import FnApiRunner
 
+    kwargs = {}
+    direct = options.view_as(DirectOptions)
+    if direct.direct_running_mode == "multi_processing":
+        from apache_beam.transforms.environments import SubprocessSDKEnvironment
+
+        kwargs["default_environment"] = SubprocessSDKEnvironment.from_command_string(
+            f"{sys.executable} -m prefmill.pipelines.worker")
+        direct.direct_running_mode = "in_memory"
+        # Beam warns that in_memory with several workers gives no parallelism; here it does (processes)
+        logging.getLogger("apache_beam.runners.portability.fn_api_runner.fn_runner").setLevel(logging.ERROR)
     plugins = options.view_as(SetupOptions).beam_plugins
     if not plugins:
-        return FnApiRunner()
+        return FnApiRunner(**kwargs)
     from apache_beam.portability.api import beam_provision_api_pb2
     from apache_beam.runners.portability.fn_api_runner.fn_runner import ExtendedProvisionInfo
     from google.protobuf import struct_pb2
@@ -146,7 +161,7 @@ def local_runner(options: PipelineOptions):
     worker_options.update({"beam_plugins": list(plugins)})
     info = beam_provision_api_pb2.ProvisionInfo(retrieval_token="unused-retrieval-token",
                                                 pipeline_options=worker_options)
-    return FnApiRunner(provision_info=ExtendedProvisionInfo(info))
+    return FnApiRunner(provision_info=ExtendedProvisionInfo(info), **kwargs)
 
 
 def small_input_rows(config: PrefmillConfig) -> Optional[int]:

@@ -72,7 +72,7 @@ def test_the_readme_extension_examples_build_and_run(tmp_path):
                                                  "echo": {"prefix": "You asked: "}}]},
         "pairs": {"strategies": ["verified", "concise"], "max_pairs_per_prompt": 4},
         # worker processes unpickle the echo handler without the registry imported first
-        "runner": {"direct_num_workers": 2, "direct_running_mode": "multi_processing"}}))
+        "runner": {"direct_num_workers": 2, "direct_running_mode": "multi_processing", "small_input_rows": 0}}))
 
     for module in ("echo", "phrase", "concise", "text_pairs"):  # each imports alone, in a fresh process
         alone = subprocess.run([sys.executable, "-c", f"import prefmill_examples.{module}"], capture_output=True,

@@ -41,7 +41,9 @@ def _openai_lacks(spec: OpenAIModel) -> dict[str, str]:
 BACKENDS: dict[str, Backend] = {b.name: b for b in (
     Backend("openai", OpenAIModel, "prefmill.transforms.llm.openai_compat:OpenAICompatibleHandler", "openai",
             frozenset({"structured_output", "stop", "logprobs", "scoring"}),
-            lambda spec: 32 * spec.openai.max_concurrency, _openai_lacks),
+            # 32 rounds of HTTP requests (a request carries up to samples_per_request samples of one prompt)
+            lambda spec: 32 * spec.openai.max_concurrency * min(spec.openai.samples_per_request, spec.n),
+            _openai_lacks),
     Backend("vllm", VLLMModel, "prefmill.transforms.llm.vllm_handler:VLLMHandler", "vllm",
             frozenset({"structured_output", "stop", "logprobs", "scoring"}), lambda spec: 4096),
     Backend("transformers", TransformersModel, "prefmill.transforms.llm.hf_transformers:TransformersHandler",

@@ -1,0 +1,50 @@
+"""How a local run is started: a small input runs on one in-process worker whatever the config asks (worker
+processes take seconds to start), and several worker processes run prefmill's worker main."""
+
+from __future__ import annotations
+
+import json
+
+from apache_beam.options.pipeline_options import DirectOptions, PipelineOptions
+
+from prefmill.pipelines.launcher import run_config
+from prefmill.pipelines.runners import local_runner, small_input_rows
+
+from support import SAMPLE
+
+TWO_PROCESSES = {"direct_num_workers": 2, "direct_running_mode": "multi_processing"}
+
+
+def test_a_small_input_runs_on_one_in_process_worker(make_config, tmp_path):
+    few = tmp_path / "few.jsonl"
+    few.write_text("".join(SAMPLE.read_text().splitlines(keepends=True)[:3]))
+    config = make_config(few, runner=TWO_PROCESSES)
+    assert small_input_rows(config) == 3
+    summary = run_config(config, progress=False)
+    assert summary.runner.startswith("FnApiRunner, in_memory, 1 worker(s): 3 input row(s)")
+    assert summary.balanced and summary.rows_in == 3
+    assert set(summary.phases) == {"checks", "build", "job", "commit"} and summary.phases["job"] > 0
+
+
+def test_larger_inputs_remote_inputs_and_a_zero_limit_keep_the_configured_workers(make_config, tmp_path):
+    many = tmp_path / "many.jsonl"
+    many.write_text("".join(json.dumps({"id": f"q{i}", "prompt": f"q{i}"}) + "\n" for i in range(65)))
+    assert small_input_rows(make_config(many, runner=TWO_PROCESSES)) is None  # 65 > the default 64
+    assert small_input_rows(make_config(SAMPLE, runner={**TWO_PROCESSES, "small_input_rows": 0})) is None
+    assert small_input_rows(make_config(SAMPLE, runner={**TWO_PROCESSES, "small_input_rows": 64})) == 64
+
+
+def test_an_explicit_worker_count_on_the_command_line_wins(make_config, tmp_path):
+    few = tmp_path / "few.jsonl"
+    few.write_text(SAMPLE.read_text().splitlines(keepends=True)[0])
+    summary = run_config(make_config(few), progress=False,
+                         beam_args=["--direct_num_workers=2", "--direct_running_mode=multi_processing"])
+    assert summary.runner == "FnApiRunner, multi_processing, 2 worker(s)" and summary.balanced
+
+
+def test_worker_processes_run_prefmills_worker_main():
+    options = PipelineOptions(["--direct_num_workers=2", "--direct_running_mode=multi_processing"])
+    runner = local_runner(options)
+    command = runner._default_environment.command_string
+    assert command.endswith("-m prefmill.pipelines.worker")
+    assert options.view_as(DirectOptions).direct_running_mode == "in_memory"  # Beam keeps the environment given
