@@ -9,7 +9,8 @@ texts with the same function); the best and worst rated generation become a DPO 
   `max_concurrent_requests` 64 (its calls run one after the other, so 64 at most too), cache off.
 Printed for each tool: time, prompts/s, valid DPO rows (chosen differs from rejected), requests and the
 most in flight as the server counted them, and the fraction of the physical limit it reached (requests /
-(64 in flight / latency) / time). Then prefmill / Curator.
+(64 in flight / latency) / time), end to end and over its busy window (from its first request to its last
+answer; the rest is start-up and shut-down). Then prefmill / Curator.
 
 Curator is never a dependency of prefmill: install it in its own environment and point the bench at it:
     python3 -m venv /tmp/curator-env && /tmp/curator-env/bin/pip install bespokelabs-curator
@@ -123,9 +124,12 @@ def compare(n: int, latency: float, cap: int, curator_python: str) -> float:
         requests = len(stats["times"])
         limit = cap / latency  # requests per second the in-flight cap allows
         rates[name] = n / seconds
+        busy = max(stats["times"]) + latency - min(stats["times"])  # first request sent to last answer
         print(f"{name:<9}: {seconds:7.1f}s  {n / seconds:6.1f} prompts/s  {rows} DPO rows, {valid} valid  "
               f"{requests} requests, at most {stats['max_in_flight']} in flight  "
-              f"{requests / seconds / limit:.2f} of the physical limit ({limit:.0f} requests/s)", flush=True)
+              f"{requests / seconds / limit:.2f} of the physical limit ({limit:.0f} requests/s) end to end, "
+              f"{requests / busy / limit:.2f} over its busy window ({busy:.1f}s; {seconds - busy:.1f}s outside it)",
+              flush=True)
     ratio = rates["prefmill"] / rates["curator"]
     print(f"prefmill / Curator throughput = {ratio:.2f}", flush=True)
     return ratio
