@@ -98,10 +98,10 @@ class FakeBatchServer:
         routes = [
             ("POST", r"/v1/files", self._upload), ("GET", r"/v1/files/([\w-]+)/content", self._content),
             ("POST", r"/v1/batches", self._create_openai), ("GET", r"/v1/batches", self._list),
-            ("GET", r"/v1/batches/([\w-]+)", self._status_openai),
+            ("GET", r"/v1/batches/([\w-]+)", self._status),
             ("POST", r"/v1/batches/([\w-]+)/cancel", self._cancel),
             ("POST", r"/v1/messages/batches", self._create_anthropic),
-            ("GET", r"/v1/messages/batches/([\w-]+)", self._status_anthropic),
+            ("GET", r"/v1/messages/batches/([\w-]+)", self._status),
             ("GET", r"/v1/messages/batches/([\w-]+)/results", self._results_anthropic),
             ("POST", r"/v1/messages/batches/([\w-]+)/cancel", self._cancel),
         ]
@@ -240,7 +240,7 @@ class FakeBatchServer:
                 "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}],
                 "usage": usage(prompt, len(text.split()))}
 
-    def _status_openai(self, raw: bytes, batch_id: str):
+    def _status(self, raw: bytes, batch_id: str):  # either provider: its own view of the batch
         batch = self._advance(batch_id)
         if batch is None:
             return 404, {"error": {"message": "no such batch"}}
@@ -265,13 +265,6 @@ class FakeBatchServer:
         body = json.loads(raw)
         requests = {r["custom_id"]: r["params"] for r in body["requests"]}
         return 200, self._new_batch("anthropic", requests)
-
-    def _status_anthropic(self, raw: bytes, batch_id: str):
-        batch = self._advance(batch_id)
-        if batch is None:
-            return 404, {"error": {"message": "no such batch"}}
-        with self.lock:
-            return 200, self._view(batch)
 
     def _results_anthropic(self, raw: bytes, batch_id: str):
         with self.lock:

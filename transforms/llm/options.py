@@ -7,6 +7,13 @@ from typing import Optional
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 
+def with_scheme(url: str, example: str) -> str:
+    """`url` if it names its scheme, else a ValueError that shows it with one."""
+    if not url.lower().startswith(("http://", "https://")):
+        raise ValueError(f"base_url {url!r} needs its scheme, e.g. {example}://{url.split('://')[-1]}")
+    return url
+
+
 class TransformersOptions(BaseModel):
     """Local transformers model settings."""
 
@@ -43,12 +50,7 @@ class OpenAIOptions(BaseModel):
         1, ge=1, description="ask for up to this many samples of one prompt in a single request (n > 1); "
                              "for servers that honour n (vLLM, SGLang, OpenAI); each sample is still cached alone")
 
-    @field_validator("base_url")
-    @classmethod
-    def _has_scheme(cls, url: str) -> str:
-        if not url.lower().startswith(("http://", "https://")):
-            raise ValueError(f"base_url {url!r} needs its scheme, e.g. http://{url.split('://')[-1]}")
-        return url
+    _has_scheme = field_validator("base_url")(lambda cls, url: with_scheme(url, "http"))
 
 
 class VLLMOptions(BaseModel):
@@ -99,12 +101,7 @@ class BatchOptions(BaseModel):
     max_retries: int = Field(5, ge=0, description="retries of one API call after 429, 5xx or a lost connection")
     price: Optional[BatchPrice] = Field(None, description="the model's price, for the summary's cost estimate")
 
-    @field_validator("base_url")
-    @classmethod
-    def _has_scheme(cls, url: str) -> str:
-        if not url.lower().startswith(("http://", "https://")):
-            raise ValueError(f"base_url {url!r} needs its scheme, e.g. https://{url.split('://')[-1]}")
-        return url
+    _has_scheme = field_validator("base_url")(lambda cls, url: with_scheme(url, "https"))
 
 
 class AnthropicBatchOptions(BatchOptions):

@@ -99,7 +99,7 @@ def capability_problems(spec: ModelBase, needs: set[str], where: str) -> list[st
     missing = sorted(needs - backend.capabilities)
     if not missing:
         return []
-    able = sorted(name for name, b in BACKENDS.items() if set(missing) <= b.capabilities)
+    able = [name for name, b in BACKENDS.items() if set(missing) <= b.capabilities]  # registry order
     return [f"{where} ({spec.name!r}): backend {spec.backend} cannot do {', '.join(missing)}; "
             + (f"use backend {' or '.join(able)} (e.g. serve the model with `vllm serve` and use openai)" if able
                else "no backend offers it yet")]
