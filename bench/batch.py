@@ -53,7 +53,8 @@ def write_job(folder: Path, url: str, prompts: int, n: int) -> Path:
 def answer(body: dict) -> str:
     """Half the samples right (even seeds), half off by one: every prompt gets a verified pair."""
     number = int(body["messages"][-1]["content"].split()[2])
-    return f"{number} + 1 = {number + 1 + (body.get('seed') or 0) % 2}. The answer is {number + 1 + (body.get('seed') or 0) % 2}."
+    said = number + 1 + (body.get("seed") or 0) % 2
+    return f"{number} + 1 = {said}. The answer is {said}."
 
 
 def run(config: Path, server: FakeBatchServer, kill: bool) -> tuple[float, int]:

@@ -175,7 +175,8 @@ class FakeBatchServer:
             outcome = self._outcomes(batch) if ended else {}
             counts = Counter(outcome.values())
             return {"id": batch["id"], "type": "message_batch",
-                    "processing_status": "ended" if ended else ("canceling" if state == "cancelling" else "in_progress"),
+                    "processing_status": ("ended" if ended else
+                                          "canceling" if state == "cancelling" else "in_progress"),
                     "request_counts": {"processing": 0 if ended else len(batch["requests"]),
                                        "succeeded": counts["ok"], "errored": counts["500"] + counts["400"],
                                        "canceled": counts["unfinished"] if state == "cancelled" else 0,
@@ -287,7 +288,8 @@ class FakeBatchServer:
         return 200, ("\n".join(lines) + "\n").encode()
 
     def _message(self, params: dict) -> dict:
-        messages = ([{"role": "system", "content": params["system"]}] if params.get("system") else []) + params["messages"]
+        system = [{"role": "system", "content": params["system"]}] if params.get("system") else []
+        messages = system + params["messages"]
         body = {"model": params["model"], "messages": messages}
         tools = params.get("tools")
         if tools:

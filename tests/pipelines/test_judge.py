@@ -125,7 +125,8 @@ def test_a_judge_on_a_backend_without_structured_output_is_refused_at_validate_t
     models = [{"name": "tiny", "backend": "transformers", "model": str(tiny_model),
                "sampling": {"temperature": 1.0, "max_tokens": 8, "seed": 0}}]
     with pytest.raises(ConfigError, match=r"judge.models.0 \('tiny'\): backend transformers cannot do "
-                                          r"structured_output; use backend openai or vllm or openai_batch or anthropic_batch"):
+                                          r"structured_output; use backend openai or vllm or openai_batch or "
+                                          r"anthropic_batch"):
         validate_config({"input": {"path": str(write_prompts(tmp_path))}, "output": {"uri": str(tmp_path / "ds")},
                          "judge": {"enabled": True, "models": models}, "pairs": {"strategies": ["judged"]}})
 
