@@ -172,6 +172,8 @@ def small_input_rows(config: PrefmillConfig) -> Optional[int]:
         return None
     try:
         files = match_input(config.input.path)
+        if any(not f.lower().endswith((".jsonl", ".json", ".ndjson", ".parquet")) for f in files):
+            return None  # compressed: its bytes are not its rows
         if config.input.resolved_format() == "parquet":
             import pyarrow.parquet as pq
 

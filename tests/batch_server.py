@@ -39,6 +39,8 @@ class FakeBatchServer:
         self.ran_share = ran_share
         self.api_key = api_key  # when set, every call must carry it
         self.hold = threading.Event()
+        # why a batch whose plan ends in failed failed (OpenAI's errors.data entry)
+        self.failure = {"code": "invalid_request", "message": "the input file has an invalid line", "line": 1}
         self.lock = threading.Lock()
         self.files: dict[str, bytes] = {}
         self.batches: dict[str, dict] = {}
@@ -93,7 +95,8 @@ class FakeBatchServer:
         with self.lock:
             self.auth.append(key)
         if self.api_key and key not in (self.api_key, f"Bearer {self.api_key}"):
-            return self._send(http, 401, {"error": {"message": "invalid api key"}})
+            # as some servers and proxies do: the key that was presented, echoed in the error
+            return self._send(http, 401, {"error": {"message": f"invalid api key: {key}"}})
         path = http.path.split("?", 1)[0].rstrip("/")
         routes = [
             ("POST", r"/v1/files", self._upload), ("GET", r"/v1/files/([\w-]+)/content", self._content),
@@ -188,8 +191,7 @@ class FakeBatchServer:
                 "output_file_id": None, "error_file_id": None, "errors": None,
                 "request_counts": {"total": len(batch["requests"]), "completed": 0, "failed": 0}}
         if state == "failed":
-            view["errors"] = {"object": "list", "data": [{"code": "invalid_request", "message": "the input file "
-                                                          "has an invalid line", "line": 1}]}
+            view["errors"] = {"object": "list", "data": [self.failure]}
         elif state in ("completed", "expired", "cancelled"):
             view["output_file_id"], view["error_file_id"] = self._files_of(batch)
         return view

@@ -3,6 +3,7 @@ processes take seconds to start), and several worker processes run prefmill's wo
 
 from __future__ import annotations
 
+import gzip
 import json
 
 from apache_beam.options.pipeline_options import DirectOptions, PipelineOptions
@@ -32,6 +33,9 @@ def test_larger_inputs_remote_inputs_and_a_zero_limit_keep_the_configured_worker
     assert small_input_rows(make_config(many, runner=TWO_PROCESSES)) is None  # 65 > the default 64
     assert small_input_rows(make_config(SAMPLE, runner={**TWO_PROCESSES, "small_input_rows": 0})) is None
     assert small_input_rows(make_config(SAMPLE, runner={**TWO_PROCESSES, "small_input_rows": 64})) == 64
+    packed = tmp_path / "many.jsonl.gz"  # compressed: its bytes say nothing of its rows
+    packed.write_bytes(gzip.compress(many.read_bytes()))
+    assert small_input_rows(make_config(packed, runner=TWO_PROCESSES)) is None
 
 
 def test_an_explicit_worker_count_on_the_command_line_wins(make_config, tmp_path):

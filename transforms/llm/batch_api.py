@@ -66,6 +66,9 @@ class _MemoryLedger:
     def put(self, key: str, value: dict) -> None:
         self.saved[key] = dict(value)
 
+    def get(self, key: str) -> Optional[dict]:
+        return dict(self.saved[key]) if key in self.saved else None
+
 
 class BatchHandler(LLMHandler):
     """A provider's batch API behind the LLMHandler hook. `clock` is wall time (ledger entries outlive the
@@ -83,6 +86,8 @@ class BatchHandler(LLMHandler):
         self._clock = clock
         self._ledger: Any = None
         self._run = uuid.uuid4().hex  # batches of another run, found in the ledger, count as resumed
+        # an entry still being created is left to its creator this long (two API call timeouts)
+        self.adopt_after = 2 * options.timeout_s
 
     def load_model(self) -> BatchApi:
         return PROVIDERS[self.provider](self.options, self.model_id, sleep=self._sleep)
@@ -105,9 +110,13 @@ class BatchHandler(LLMHandler):
             open_keys = set(by_key) - set(done)
             if not open_keys:
                 break
-            entries = self.ledger.entries()
+            # this provider's and endpoint's entries only: a batch id means nothing to another endpoint
+            entries = [e for e in self.ledger.entries()
+                       if e.get("provider") == api.name and e.get("base_url") == api.base_url]
             live = [e for e in entries if e["state"] != COLLECTED and open_keys & set(e["keys"])]
-            submitted = Counter(k for e in entries if e.get("batch_id") for k in e["keys"])
+            # submissions by this run: a rerun starts afresh (it finds finished answers in the cache)
+            submitted = Counter(k for e in entries if e.get("batch_id") and e.get("run") == self._run
+                                for k in e["keys"])
             covered = {k for e in live for k in e["keys"]}
             fresh = []
             for key in sorted(open_keys - covered):
@@ -163,7 +172,14 @@ class BatchHandler(LLMHandler):
 
     def _adopt(self, api: BatchApi, entry: dict) -> bool:
         """An entry written just before its batch was created: find the batch, or create it now. False if
-        neither can be done (Anthropic takes requests inline: nothing to find it by)."""
+        neither can be done (Anthropic takes requests inline: nothing to find it by). A young entry may be
+        another worker's, creating its batch right now: it is waited for until it is `adopt_after` old."""
+        while self._clock() - entry["submitted_at"] < self.adopt_after:
+            self._sleep(min(self.options.poll_interval_s, self.adopt_after))
+            current = self.ledger.get(entry["id"])
+            if current and current.get("batch_id"):
+                entry.update(current)
+                return True
         batch_id = api.find(entry.get("handle")) if entry.get("handle") else None
         if batch_id is None and entry.get("handle"):
             batch_id = api.create(entry["handle"], [])
@@ -183,7 +199,16 @@ class BatchHandler(LLMHandler):
         while live:
             still = []
             for entry in live:
-                status = api.status(entry["batch_id"])
+                try:
+                    status = api.status(entry["batch_id"])
+                except ApiError as exc:
+                    if exc.status not in (404, 410):
+                        raise
+                    # deleted, archived or another account's: its keys are open again, for a new batch
+                    entry["state"], entry["ended_as"] = COLLECTED, "lost"
+                    self.ledger.put(entry["id"], entry)
+                    count(self.stage, "batch_lost")
+                    continue
                 if status.state != entry["state"]:
                     entry["state"] = status.state
                     self.ledger.put(entry["id"], entry)
@@ -194,7 +219,10 @@ class BatchHandler(LLMHandler):
                 if self.options.max_wait_s and waited > self.options.max_wait_s and not entry.get("gave_up"):
                     entry["gave_up"] = True
                     self.ledger.put(entry["id"], entry)
-                    api.cancel(entry["batch_id"])
+                    try:
+                        api.cancel(entry["batch_id"])
+                    except ApiError:
+                        pass  # it ended meanwhile (or cannot be cancelled): the next poll says which
                 still.append(entry)
             live = still
             if live:
@@ -208,7 +236,10 @@ class BatchHandler(LLMHandler):
         count(self.stage, f"batch_{status.state}")
         ours = set(entry["keys"]) & set(by_key)
         gave_up = bool(entry.get("gave_up"))
-        if status.state == "failed":
+        if status.state == "failed" and "token_limit_exceeded" in status.message:
+            for key in ours - set(done):  # the account's queue was full: a later batch may pass
+                last_word[key] = status.message
+        elif status.state == "failed":
             for key in ours - set(done):
                 done[key] = self._dead(by_key[key][0], "batch_failed",
                                        f"batch {entry['batch_id']} failed: {status.message or 'no reason given'}")

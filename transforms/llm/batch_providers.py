@@ -54,7 +54,12 @@ class Outcome:
 
 
 class ApiError(RuntimeError):
-    """An API call that failed after its retries (or at once, for a 4xx that retrying cannot fix)."""
+    """An API call that failed after its retries (or at once, for a 4xx that retrying cannot fix);
+    `status` is the last HTTP status, if there was an answer."""
+
+    def __init__(self, message: str, status: Optional[int] = None) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 class BatchApi:
@@ -105,8 +110,9 @@ class BatchApi:
         return key or None
 
     def call(self, method: str, url: str, body: Any = None, data: Optional[bytes] = None,
-             content_type: str = "application/json") -> bytes:
-        """One API call with retries; returns the body of a 2xx answer."""
+             content_type: str = "application/json", retry: bool = True) -> bytes:
+        """One API call with retries; returns the body of a 2xx answer. `retry=False` for a call that must
+        not be repeated blindly (creating a batch: a lost answer may hide a batch that exists)."""
         if not url.startswith(("http://", "https://")):
             url = self.base_url + url
         if body is not None:
@@ -115,21 +121,21 @@ class BatchApi:
         attempt = 0
         while True:
             attempt += 1
-            problem, retry_after = "", None
+            problem, retry_after, status = "", None, None
             try:
                 request = urllib.request.Request(url, data=data, headers=headers, method=method)
                 with urllib.request.urlopen(request, timeout=self.options.timeout_s) as reply:
                     return reply.read()
             except urllib.error.HTTPError as exc:
                 text = exc.read()[:300].decode("utf-8", "replace")
-                problem = f"HTTP {exc.code} from {method} {url}: {text}"
+                problem, status = f"HTTP {exc.code} from {method} {url}: {text}", exc.code
                 if exc.code not in RETRYABLE_STATUS:
-                    raise ApiError(redact(problem)) from None
+                    raise ApiError(redact(problem), status) from None
                 retry_after = exc.headers.get("retry-after")
             except (urllib.error.URLError, OSError) as exc:
                 problem = f"{method} {url}: {type(exc).__name__}: {exc}"
-            if attempt > self.options.max_retries:
-                raise ApiError(redact(f"{problem} (after {attempt} attempts)"))
+            if attempt > self.options.max_retries or not retry:
+                raise ApiError(redact(f"{problem} (after {attempt} attempt(s))"), status)
             wait = min(30.0, 0.5 * 2 ** (attempt - 1)) * random.uniform(0.5, 1.5)
             try:
                 wait = max(wait, min(30.0, float(retry_after))) if retry_after else wait
@@ -185,9 +191,19 @@ class OpenAIBatches(BatchApi):
         return uploaded["id"]
 
     def create(self, handle: Optional[str], lines: list[bytes]) -> str:
-        batch = self.call_json("POST", "/batches", {"input_file_id": handle, "endpoint": "/v1/chat/completions",
-                                                    "completion_window": self.options.completion_window,
-                                                    "metadata": {"created_by": "prefmill"}})
+        body = {"input_file_id": handle, "endpoint": "/v1/chat/completions",
+                "completion_window": self.options.completion_window, "metadata": {"created_by": "prefmill"}}
+        for attempt in range(self.options.max_retries + 1):
+            try:
+                batch = self.call_json("POST", "/batches", body, retry=False)
+                break
+            except ApiError as exc:  # the batch may exist all the same: look for it before asking again
+                if (exc.status is not None and exc.status not in RETRYABLE_STATUS) or attempt == self.options.max_retries:
+                    raise
+                found = self.find(handle)
+                if found:
+                    return found
+                self._sleep(min(30.0, 0.5 * 2 ** attempt))
         if not batch.get("id"):
             raise ApiError(f"the batch was not created: {str(batch)[:200]}")
         return batch["id"]
@@ -280,7 +296,7 @@ class AnthropicBatches(BatchApi):
 
     def create(self, handle: Optional[str], lines: list[bytes]) -> str:
         data = b'{"requests": [' + b",".join(lines) + b"]}"
-        batch = self.call_json("POST", "/messages/batches", data=data)
+        batch = self.call_json("POST", "/messages/batches", data=data, retry=False)
         if not batch.get("id"):
             raise ApiError(f"the batch was not created: {str(batch)[:200]}")
         return batch["id"]

@@ -20,7 +20,7 @@ from prefmill.transforms.llm import LLMRequest, SamplingParams
 from prefmill.transforms.llm.batch_api import BATCH_FAILED, BATCH_UNFINISHED, ApiError, BatchLedger
 from prefmill.transforms.llm.registry import make_handler, model_spec
 
-from batch_server import FakeBatchServer
+from batch_server import DEFAULT_PLAN, FakeBatchServer
 from support import REPO
 
 BACKENDS = ("openai_batch", "anthropic_batch")
@@ -206,8 +206,9 @@ def test_a_run_killed_between_creating_a_batch_and_writing_its_id_finds_it(tmp_p
         lines = [api.line(r.key, r) for r in reqs]
         handle = api.prepare(lines)
         ledger = BatchLedger(str(cache / "batches"))
-        ledger.put("e1", {"id": "e1", "keys": [r.key for r in reqs], "handle": handle, "batch_id": None,
-                          "state": "submitting", "submitted_at": time.time(), "run": "killed"})
+        ledger.put("e1", {"id": "e1", "provider": "openai", "base_url": api.base_url, "keys": [r.key for r in reqs],
+                          "handle": handle, "batch_id": None,
+                          "state": "submitting", "submitted_at": time.time() - 3600, "run": "killed"})
         api.create(handle, lines)  # ... and the process died before writing the batch id down
         answers = ask(handler_for(server, cache), requests_of(4))
     assert all(r.ok for r in answers)
@@ -235,3 +236,57 @@ def test_a_batch_backend_without_the_response_cache_is_refused_with_its_fix(make
     entry = {"name": "b", "backend": "openai_batch", "model": "gpt-test"}
     with pytest.raises(ConfigError, match="set generate.cache.enabled: true"):
         make_config(generate={"mode": "models", "models": [entry], "cache": {"enabled": False}})
+
+
+def test_a_create_whose_answer_is_lost_is_found_not_submitted_again(tmp_path):
+    with FakeBatchServer() as server:
+        real = server._create_openai
+        lost = {"left": 1}
+
+        def create_then_fail(raw):  # the batch is created, but the client hears a 502
+            status, payload = real(raw)
+            if lost["left"]:
+                lost["left"] -= 1
+                return 502, {"error": {"message": "bad gateway"}}
+            return status, payload
+
+        server._create_openai = create_then_fail
+        answers = ask(handler_for(server, tmp_path), requests_of(4))
+    assert all(r.ok for r in answers)
+    assert server.creates == 1 and set(server.submitted.values()) == {1}
+
+
+def test_a_batch_the_provider_no_longer_knows_opens_its_requests_again(tmp_path):
+    cache = tmp_path / "cache"
+    with FakeBatchServer() as server:
+        ask(handler_for(server, cache), requests_of(2))
+        ledger = BatchLedger(str(cache / "batches"))
+        [entry] = ledger.entries()
+        keys = entry["keys"]
+        ledger.put(entry["id"], {**entry, "state": "in_progress", "batch_id": "batch_deleted"})  # a 404 now
+        for key in keys:  # and the answers are gone from the cache
+            (cache / key[:2] / f"{key}.json").unlink()
+        answers = ask(handler_for(server, cache), requests_of(2))
+        assert all(r.ok for r in answers) and server.creates == 2
+        assert {e.get("ended_as") for e in ledger.entries()} == {"completed", "lost"}
+
+
+def test_another_endpoints_entries_and_earlier_runs_submissions_do_not_count(tmp_path):
+    cache = tmp_path / "cache"
+    fates = lambda custom_id, attempt: "500" if attempt < 3 else "ok"  # a bad day: three 500s per request
+    with FakeBatchServer(fate=fates) as server:
+        first = ask(handler_for(server, cache, max_submissions=3), requests_of(2))
+        assert {r.reason for r in first} == {"batch_unfinished"}
+        again = ask(handler_for(server, cache, max_submissions=3), requests_of(2))  # a rerun starts afresh
+        assert all(r.ok for r in again)
+    with FakeBatchServer() as other:  # the same cache, another endpoint: the old entries are not its batches
+        answers = ask(handler_for(other, cache), requests_of(2, start=5))
+        assert all(r.ok for r in answers) and other.polls == 3
+
+
+def test_a_batch_failed_for_a_full_token_queue_is_submitted_again(tmp_path):
+    plan = lambda number, kind: ("validating", "failed") if number == 1 else DEFAULT_PLAN
+    with FakeBatchServer(plan=plan) as server:
+        server.failure = {"code": "token_limit_exceeded", "message": "Enqueued token limit reached"}
+        answers = ask(handler_for(server, tmp_path), requests_of(3))
+    assert all(r.ok for r in answers) and server.creates == 2
