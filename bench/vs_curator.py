@@ -4,7 +4,8 @@ The job is bench/vs_distilabel.py's: N chat prompts; 4 generations per prompt (o
 judge call per prompt rating all 4 (the listwise prompt prefmill sends, so the server rates both tools'
 texts with the same function); the best and worst rated generation become a DPO pair, written as Parquet.
 
-- prefmill: `prefmill run --export trl-dpo=DIR`, two workers of 32 requests in flight (64 at most);
+- prefmill: `prefmill run --export trl-dpo=DIR`, two workers drawing on one pool of 64 requests in flight
+  (`openai.machine_concurrency: 64`; each worker may use all of it while the other is between batches);
 - Curator: two `curator.LLM` calls (generation, then the judge) on its online OpenAI backend with
   `max_concurrent_requests` 64 (its calls run one after the other, so 64 at most too), cache off.
 Printed for each tool: time, prompts/s, valid DPO rows (chosen differs from rejected), requests and the
@@ -117,7 +118,8 @@ def compare(n: int, latency: float, cap: int, curator_python: str) -> float:
             if name == "curator":
                 seconds, rows, valid = run_curator(work, prompts, server.url, cap, curator_python)
             else:
-                seconds, rows, valid = run_prefmill(work, prompts, server.url, cap // 2)  # two workers
+                # two workers that may each have the whole cap in flight, drawing on one pool of `cap` slots
+                seconds, rows, valid = run_prefmill(work, prompts, server.url, cap, machine=cap)
             stats = server.stats()
         finally:
             server.close()

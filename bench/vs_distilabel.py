@@ -32,6 +32,7 @@ import tempfile
 import textwrap
 import time
 from pathlib import Path
+from typing import Optional
 
 import yaml
 
@@ -79,12 +80,14 @@ def write_prompts(folder: Path, n: int) -> Path:
     return path
 
 
-def prefmill_config(prompts: Path, out: Path, url: str, concurrency: int) -> dict:
+def prefmill_config(prompts: Path, out: Path, url: str, concurrency: int, machine: Optional[int] = None) -> dict:
+    """`machine`: openai.machine_concurrency, one pool for both workers and both stages (None: none)."""
     policy = {"name": "policy", "backend": "openai", "model": "policy", "n": 4,
               "sampling": {"temperature": 0.8, "max_tokens": 64, "seed": 0},
-              "openai": {"base_url": url, "max_concurrency": concurrency, "samples_per_request": 4}}
+              "openai": {"base_url": url, "max_concurrency": concurrency, "samples_per_request": 4,
+                         "machine_concurrency": machine}}
     judge = {"name": "judge", "backend": "openai", "model": "judge", "sampling": {"temperature": 0.0, "max_tokens": 512},
-             "openai": {"base_url": url, "max_concurrency": concurrency}}
+             "openai": {"base_url": url, "max_concurrency": concurrency, "machine_concurrency": machine}}
     return {"name": "vs-distilabel", "input": {"path": str(prompts)}, "output": {"uri": str(out)},
             "generate": {"mode": "models", "models": [policy], "cache": {"enabled": False}},
             "judge": {"enabled": True, "mode": "listwise", "models": [judge], "domains": ["chat"]},
@@ -96,9 +99,10 @@ def prefmill_config(prompts: Path, out: Path, url: str, concurrency: int) -> dic
             "runner": {"direct_num_workers": 2, "direct_running_mode": "multi_processing"}}
 
 
-def run_prefmill(work: Path, prompts: Path, url: str, concurrency: int) -> tuple[float, int, int]:
+def run_prefmill(work: Path, prompts: Path, url: str, concurrency: int,
+                 machine: Optional[int] = None) -> tuple[float, int, int]:
     config = work / "prefmill.yaml"
-    config.write_text(yaml.safe_dump(prefmill_config(prompts, work / "prefmill-ds", url, concurrency)))
+    config.write_text(yaml.safe_dump(prefmill_config(prompts, work / "prefmill-ds", url, concurrency, machine)))
     prefmill = str(Path(sys.executable).parent / "prefmill")
     started = time.monotonic()
     subprocess.run([prefmill, "run", str(config), "--no-progress", "--export", f"trl-dpo={work / 'prefmill-dpo'}"],

@@ -253,7 +253,25 @@ def validate_config(data: Any, source: str = "config") -> PrefmillConfig:
     idle = idle_problems(config)
     if idle:
         raise ConfigError(f"{source} would run stages whose work is thrown away:\n  - " + "\n  - ".join(idle))
+    pools = pool_problems(config)
+    if pools:
+        raise ConfigError(f"{source}:\n  - " + "\n  - ".join(pools))
     return config
+
+
+def pool_problems(config: "PrefmillConfig") -> list[str]:
+    """Entries calling one server must agree on `openai.machine_concurrency`: the machine has one pool of
+    slots per server, and two sizes would make two pools, each allowed its full size at once."""
+    sizes: dict[str, dict[Any, list[str]]] = {}
+    for spec, _, where in model_uses(config):
+        options = getattr(spec, "openai", None)
+        if spec.backend == "openai" and options is not None:
+            url = options.base_url.rstrip("/")
+            sizes.setdefault(url, {}).setdefault(options.machine_concurrency, []).append(where)
+    return [f"entries calling {url} disagree on openai.machine_concurrency ("
+            + "; ".join(f"{size}: {', '.join(places)}" for size, places in by_size.items())
+            + "): set the same value on each, the most requests in flight to that server from one machine"
+            for url, by_size in sizes.items() if len(by_size) > 1]
 
 
 def model_uses(config: "PrefmillConfig") -> list[tuple[Any, set[str], str]]:

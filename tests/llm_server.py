@@ -191,14 +191,21 @@ class FakeLLMServer:
                                   "auth": http.headers.get("Authorization"), "body": body})
             self.in_flight += 1
             self.max_in_flight = max(self.max_in_flight, self.in_flight)
-        try:
+        http.counted = True  # in flight until its reply starts: a client may send its next request as soon as
+        try:                 # it has read the reply, before this thread would get past the write
             time.sleep(self.latency_s)
             self._reply(http, body, key, behaviour)
         finally:
-            with self.lock:
+            self._done(http)
+
+    def _done(self, http) -> None:
+        with self.lock:
+            if getattr(http, "counted", False):
+                http.counted = False
                 self.in_flight -= 1
 
     def _send(self, http, status: int, payload: bytes, headers: Optional[dict] = None) -> None:
+        self._done(http)
         http.send_response(status)
         http.send_header("Content-Type", "application/json")
         http.send_header("Content-Length", str(len(payload)))

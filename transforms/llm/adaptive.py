@@ -7,12 +7,18 @@ more request in flight per round of answers), up to `max_concurrency`. A sign of
 timeout) halves it, down to `min_concurrency`, at most once per round: the other overloaded answers of the
 same round were sent at the old limit and say nothing new. `Retry-After` is honoured by the retry loop as
 before; the gate only decides how many requests may be in flight.
+
+With `openai.machine_concurrency`, a request that has room at the gate also takes a slot of the
+machine-wide pool (machine_slots.py) before it is sent, and gives both back when answered.
 """
 
 from __future__ import annotations
 
 import asyncio
-from typing import Callable, Optional
+from typing import TYPE_CHECKING, Callable, Optional
+
+if TYPE_CHECKING:
+    from prefmill.transforms.llm.machine_slots import MachineSlots
 
 OVERLOAD_STATUS = {429, 503}
 
@@ -22,7 +28,8 @@ class AdaptiveGate:
     used from that endpoint's event loop only."""
 
     def __init__(self, max_concurrency: int, min_concurrency: int = 1, adaptive: bool = True,
-                 on_change: Optional[Callable[[int, int], None]] = None) -> None:
+                 on_change: Optional[Callable[[int, int], None]] = None,
+                 pool: Optional["MachineSlots"] = None) -> None:
         self.max = max_concurrency
         self.min = min(min_concurrency, max_concurrency)
         self.adaptive = adaptive
@@ -33,6 +40,8 @@ class AdaptiveGate:
         self._waiters: list[asyncio.Future] = []
         self.on_change = on_change  # (old size, new size): for the run summary's counter
         self.lowest = max_concurrency
+        self.pool = pool  # the machine-wide slots (openai.machine_concurrency), or None
+        self._slots: list[int] = []  # slots of the pool held by requests in flight here
 
     @property
     def size(self) -> int:
@@ -44,9 +53,18 @@ class AdaptiveGate:
             self._waiters.append(waiter)
             await waiter
         self.in_flight += 1
+        if self.pool is not None:
+            try:
+                self._slots.append(await self.pool.acquire())
+            except BaseException:
+                self.in_flight -= 1
+                self._wake()
+                raise
         return self
 
     async def __aexit__(self, *exc) -> None:
+        if self.pool is not None:
+            self.pool.release(self._slots.pop())  # slots are interchangeable: any one held here goes back
         self.in_flight -= 1
         self._wake()
 

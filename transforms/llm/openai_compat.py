@@ -181,8 +181,13 @@ class ServerEndpoint:
 
         self.base_url = base_url
         # how many requests may be in flight, for every batch of this worker (AIMD: see adaptive.py)
+        self.pool = None
+        if options.machine_concurrency:
+            from prefmill.transforms.llm.machine_slots import MachineSlots
+
+            self.pool = MachineSlots(base_url, options.machine_concurrency)
         self.gate = AdaptiveGate(options.max_concurrency, options.min_concurrency, options.adaptive_concurrency,
-                                 on_change=on_change)
+                                 on_change=on_change, pool=self.pool)
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(target=self.loop.run_forever, name="prefmill-openai-loop", daemon=True)
         self.thread.start()

@@ -34,6 +34,10 @@ class OpenAIOptions(BaseModel):
     api_key_env: Optional[str] = Field(None, description="name of the environment variable holding the API key")
     max_concurrency: int = Field(32, gt=0, description="requests in flight at once (per worker process); the most, "
                                                        "with adaptive_concurrency")
+    machine_concurrency: Optional[int] = Field(
+        None, gt=0, description="requests in flight to this base_url from the whole machine: every worker process, "
+                                "stage and prefmill run on it draws from one pool (a process between two batches "
+                                "leaves its share to the others); max_concurrency still bounds each process")
     adaptive_concurrency: bool = Field(True, description="back off on 429, 503 and timeouts (halve), recover "
                                                          "additively (AIMD), between min and max_concurrency")
     min_concurrency: int = Field(1, gt=0, description="the fewest requests in flight adaptive concurrency keeps")

@@ -1,0 +1,145 @@
+"""`openai.machine_concurrency`: one pool of in-flight slots per server for every process of a machine.
+
+Checked with real processes against a real local server, which counts what it has in flight: two client
+processes (and a two-worker pipeline run) never exceed the pool together, while without it they do; a
+SIGKILLed holder gives its slots back; a cancelled waiter keeps none."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from prefmill.pipelines.config import validate_config
+from prefmill.pipelines.launcher import run_config
+from prefmill.schemas import ConfigError
+from prefmill.transforms.llm.adaptive import AdaptiveGate
+from prefmill.transforms.llm.machine_slots import MachineSlots
+
+from llm_server import FakeLLMServer, preference_answer
+
+CLIENT = textwrap.dedent("""
+    import json, sys
+    from prefmill.transforms.llm import LLMRequest, SamplingParams
+    from prefmill.transforms.llm.openai_compat import OpenAICompatibleHandler, OpenAIOptions
+    url, tag, pool = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
+    options = OpenAIOptions(base_url=url, max_concurrency=8, machine_concurrency=pool)
+    handler = OpenAICompatibleHandler(model_id="m", options=options)
+    requests = [LLMRequest(f"{tag}{i}", "m", [{"role": "user", "content": f"{tag} {i}"}], SamplingParams())
+                for i in range(48)]
+    print(sum(1 for r in handler.run_inference(requests, handler.load_model()) if r.ok))
+""")
+
+
+def _two_clients(tmp_path, url: str, pool) -> list[int]:
+    script = tmp_path / "client.py"
+    script.write_text(CLIENT)
+    env = {**os.environ, "PREFMILL_SLOTS_DIR": str(tmp_path / "slots")}
+    clients = [subprocess.Popen([sys.executable, str(script), url, tag, json.dumps(pool)], env=env,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for tag in ("a", "b")]
+    answered = []
+    for client in clients:
+        out, err = client.communicate(timeout=120)
+        assert client.returncode == 0, err[-2000:]
+        answered.append(int(out.strip()))
+    return answered
+
+
+def test_two_processes_share_one_pool_and_exceed_it_without(tmp_path):
+    with FakeLLMServer(latency_s=0.03) as server:
+        assert _two_clients(tmp_path, server.url, 5) == [48, 48]  # every request answered
+        shared = server.max_in_flight
+    with FakeLLMServer(latency_s=0.03) as server:
+        _two_clients(tmp_path, server.url, None)
+        alone = server.max_in_flight
+    assert shared <= 5
+    assert alone > 5  # each process its own 8: the check above can fail
+
+
+def test_a_killed_holder_gives_its_slots_back(tmp_path, monkeypatch):
+    monkeypatch.setenv("PREFMILL_SLOTS_DIR", str(tmp_path))
+    holder = subprocess.Popen([sys.executable, "-c", textwrap.dedent("""
+        import asyncio, time
+        from prefmill.transforms.llm.machine_slots import MachineSlots
+        pool = MachineSlots("http://server/v1", 3)
+        async def take(): return [await pool.acquire() for _ in range(3)]
+        asyncio.run(take())
+        print("held", flush=True)
+        time.sleep(600)
+    """)], stdout=subprocess.PIPE, text=True, env={**os.environ})
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        pool = MachineSlots("http://server/v1", 3)
+        assert pool._take() is None  # all three are held by the other process
+        holder.send_signal(signal.SIGKILL)
+        holder.wait(timeout=30)
+
+        async def take_all():
+            return await asyncio.wait_for(asyncio.gather(*(pool.acquire() for _ in range(3))), timeout=30)
+        assert sorted(asyncio.run(take_all())) == [0, 1, 2]
+        pool.close()
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+def test_a_cancelled_waiter_keeps_no_slot(tmp_path, monkeypatch):
+    monkeypatch.setenv("PREFMILL_SLOTS_DIR", str(tmp_path))
+
+    async def main():
+        pool = MachineSlots("http://server/v1", 1)
+        gate = AdaptiveGate(4, pool=pool)
+        async with gate:
+            waiting = asyncio.ensure_future(gate.__aenter__())
+            await asyncio.sleep(0.02)
+            assert gate.in_flight == 2 and not waiting.done()  # room at the gate, no slot in the pool
+            waiting.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await waiting
+            assert gate.in_flight == 1
+        assert gate.in_flight == 0
+        async with gate:  # the one slot is free again
+            assert pool._held == {0}
+        assert pool._held == set()
+    asyncio.run(main())
+
+
+def _judged_config(tmp_path, url: str, pools: tuple, prompts: int = 0):
+    path = tmp_path / "prompts.jsonl"
+    path.write_text("".join(json.dumps({"id": f"q{i}", "prompt": f"question {i}"}) + "\n" for i in range(prompts)))
+    entry = {"backend": "openai", "sampling": {"max_tokens": 32, "seed": 0}}
+    return {
+        "input": {"path": str(path)}, "output": {"uri": str(tmp_path / "ds")},
+        "generate": {"mode": "models", "cache": {"enabled": False}, "models": [
+            {**entry, "name": "policy", "model": "policy", "n": 2,
+             "openai": {"base_url": url, "max_concurrency": 8, "machine_concurrency": pools[0]}}]},
+        "judge": {"enabled": True, "mode": "listwise", "domains": ["chat"], "models": [
+            {**entry, "name": "judge", "model": "judge",
+             "openai": {"base_url": url, "max_concurrency": 8, "machine_concurrency": pools[1]}}]},
+        "pairs": {"strategies": ["judged"], "min_score_gap": 0.0},
+        "runner": {"direct_num_workers": 2, "direct_running_mode": "multi_processing", "small_input_rows": 0},
+    }
+
+
+def test_entries_calling_one_server_must_agree_on_the_pool(tmp_path):
+    with pytest.raises(ConfigError) as caught:
+        validate_config(_judged_config(tmp_path, "http://127.0.0.1:9/v1", (6, None)))
+    assert "disagree on openai.machine_concurrency" in str(caught.value)
+    assert "generate.models.0" in str(caught.value) and "judge.models.0" in str(caught.value)
+    validate_config(_judged_config(tmp_path, "http://127.0.0.1:9/v1", (6, 6)))
+
+
+def test_a_two_process_run_keeps_generation_and_judging_within_the_pool(tmp_path, monkeypatch):
+    monkeypatch.setenv("PREFMILL_SLOTS_DIR", str(tmp_path / "slots"))  # the worker processes inherit it
+    with FakeLLMServer(latency_s=0.02, answer=preference_answer) as server:
+        config = validate_config(_judged_config(tmp_path, server.url, (3, 3), prompts=80))
+        summary = run_config(config, progress=False)
+        assert summary.runner.startswith("FnApiRunner, multi_processing, 2 worker(s)")
+        assert summary.balanced and len(server.requests) == 240  # 2 samples of 80 prompts, one request each; 80 judge
+        assert server.max_in_flight <= 3
