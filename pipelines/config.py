@@ -266,7 +266,9 @@ def pool_problems(config: "PrefmillConfig") -> list[str]:
     for spec, _, where in model_uses(config):
         options = getattr(spec, "openai", None)
         if spec.backend == "openai" and options is not None:
-            url = options.base_url.rstrip("/")
+            from prefmill.transforms.llm.machine_slots import server_key
+
+            url = server_key(options.base_url)
             sizes.setdefault(url, {}).setdefault(options.machine_concurrency, []).append(where)
     return [f"entries calling {url} disagree on openai.machine_concurrency ("
             + "; ".join(f"{size}: {', '.join(places)}" for size, places in by_size.items())

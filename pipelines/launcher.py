@@ -29,7 +29,7 @@ from apache_beam.runners.runner import PipelineState
 from prefmill.pipelines import carry_labels, housekeeping
 from prefmill.pipelines.build import STAGES, RunContext, build_pipeline
 from prefmill.pipelines.config import PrefmillConfig, api_key_problems, backend_problems, data_plugins
-from prefmill.pipelines.runners import make_pipeline
+from prefmill.pipelines.runners import make_pipeline, stop_standby
 from prefmill.pipelines.summary import RunSummary, counters_from_result, stage_counts
 from prefmill.schemas import SCHEMA_VERSION, ConfigError, DeadLetter, PreferencePair, PrefmillError
 from prefmill.dataset import DatasetPaths, commit_run_files
@@ -217,81 +217,84 @@ def run_config(config: PrefmillConfig, *, output: Optional[str] = None, beam_arg
         if problems:
             raise ConfigError("; ".join(problems))
     pipeline, runner_label, dry_run = make_pipeline(config, beam_args, paths.uri)
-    if not dry_run:
-        for summary in recover_unfinished(paths):
-            print(f"recovered run {summary.run_id}: committed as pairs version {summary.pairs_version}")
-        cleaned = housekeeping.clean_abandoned(paths, PLAN_FILE, SUMMARY_FILE)
-        if cleaned["files"]:
-            print(f"removed what {cleaned['runs']} killed run(s) left behind: {cleaned['files']} file(s), "
-                  f"{cleaned['bytes'] / 2 ** 20:.1f} MiB")
-
-    ctx = RunContext(run_id=new_run_id(), config_hash=config.data_hash(), paths=paths)
-    if not dry_run and not is_remote(paths.uri):
-        housekeeping.write_lease(paths, ctx.run_id)
-    built = time.monotonic()
-    build_pipeline(pipeline, config, ctx)
-    if not dry_run and runner_label.startswith("FnApiRunner"):
-        check_code_sandbox(config)
-    if dry_run:
-        return DryRun(runner=runner_label, run_id=ctx.run_id, job=getattr(pipeline.run(), "job", None))
-
-    started = time.monotonic()
-    previous = os.environ.get(ENV_FLAG)
-    if progress:
-        os.environ[ENV_FLAG] = "1"
     try:
-        result = pipeline.run()
-        state = result.wait_until_finish()
-    finally:
-        if progress:
-            if previous is None:
-                os.environ.pop(ENV_FLAG, None)
-            else:
-                os.environ[ENV_FLAG] = previous
-    if state != PipelineState.DONE:
-        raise PipelineFailedError(f"the Beam job ended in state {state}; nothing was committed")
-    seconds = time.monotonic() - started
-    phases = {"checks": built - began, "build": started - built, "job": seconds}
+        if not dry_run:
+            for summary in recover_unfinished(paths):
+                print(f"recovered run {summary.run_id}: committed as pairs version {summary.pairs_version}")
+            cleaned = housekeeping.clean_abandoned(paths, PLAN_FILE, SUMMARY_FILE)
+            if cleaned["files"]:
+                print(f"removed what {cleaned['runs']} killed run(s) left behind: {cleaned['files']} file(s), "
+                      f"{cleaned['bytes'] / 2 ** 20:.1f} MiB")
 
-    counters = counters_from_result(result)
-    files = {table: read_manifest(paths.manifest(ctx.run_id, table)) for table in (PAIRS, DEAD_LETTERS)}
-    rows = {table: sum(f["rows"] for f in files[table]) for table in files}
-    summary = RunSummary(
-        run_id=ctx.run_id, config_hash=ctx.config_hash, uri=paths.uri, runner=runner_label, seconds=seconds,
-        stages=stage_counts(counters, STAGES), pairs_written=rows[PAIRS], dead_letters_written=rows[DEAD_LETTERS],
-        code_sandbox=config.verify.sandbox if config.verify.enabled else None, phases=phases, started_at=began,
-    )
-    if not summary.balanced:
-        # in != out + dead somewhere: rows vanished inside the runner. Committing would hide the loss.
-        print(summary.render())
-        raise PipelineFailedError("rows were lost between stages (the summary above does not balance); nothing "
-                                  f"was committed. The run's parts stay under {paths.uri} for inspection.")
-    if not allow_partial:
-        _refuse_failed_run(summary, config.output.max_infra_loss, paths.uri)
-    if config.output.mode == "overwrite":
-        files[PAIRS], summary.human_labels = carry_labels.carry(paths, files[PAIRS], ctx.run_id)
-    stats = _pair_stats(paths, files[PAIRS])
-    summary.chosen_chars, summary.rejected_chars = stats["chosen_chars"], stats["rejected_chars"]
-    metadata = {
-        "run_id": ctx.run_id,
-        "config_hash": ctx.config_hash,
-        "schema_version": SCHEMA_VERSION,
-        "name": config.name,
-        "models": stats["models"],
-        "length": {"chosen_chars": stats["chosen_chars"], "rejected_chars": stats["rejected_chars"]},
-        "routing": _routing_record(config),
-        "rows_in": summary.rows_in,
-        "stages": {s.name: s.model_dump(exclude={"name"}) for s in summary.stages},
-    }
-    plugins = data_plugins()
-    if plugins:
-        metadata["plugins"] = plugins  # which installed verifiers, strategies and backends made this data
-    plan = {"run_id": ctx.run_id, "mode": config.output.mode, "files": files, "rows": rows, "metadata": metadata,
-            "summary": summary.model_dump(mode="json")}
-    run_dir = paths.run_dir(ctx.run_id)
-    _write_json(FileSystems.join(run_dir, PLAN_FILE), plan)
-    summary.pairs_version, summary.dead_letters_version = _commit_plan(paths, plan)
-    summary.phases["commit"] = time.monotonic() - started - seconds
-    _write_json(FileSystems.join(run_dir, SUMMARY_FILE), summary.model_dump(mode="json"))
-    _remove_staged(paths, ctx.run_id)
-    return summary
+        ctx = RunContext(run_id=new_run_id(), config_hash=config.data_hash(), paths=paths)
+        if not dry_run and not is_remote(paths.uri):
+            housekeeping.write_lease(paths, ctx.run_id)
+        built = time.monotonic()
+        build_pipeline(pipeline, config, ctx)
+        if not dry_run and runner_label.startswith("FnApiRunner"):
+            check_code_sandbox(config)
+        if dry_run:
+            return DryRun(runner=runner_label, run_id=ctx.run_id, job=getattr(pipeline.run(), "job", None))
+
+        started = time.monotonic()
+        previous = os.environ.get(ENV_FLAG)
+        if progress:
+            os.environ[ENV_FLAG] = "1"
+        try:
+            result = pipeline.run()
+            state = result.wait_until_finish()
+        finally:
+            if progress:
+                if previous is None:
+                    os.environ.pop(ENV_FLAG, None)
+                else:
+                    os.environ[ENV_FLAG] = previous
+        if state != PipelineState.DONE:
+            raise PipelineFailedError(f"the Beam job ended in state {state}; nothing was committed")
+        seconds = time.monotonic() - started
+        phases = {"checks": built - began, "build": started - built, "job": seconds}
+
+        counters = counters_from_result(result)
+        files = {table: read_manifest(paths.manifest(ctx.run_id, table)) for table in (PAIRS, DEAD_LETTERS)}
+        rows = {table: sum(f["rows"] for f in files[table]) for table in files}
+        summary = RunSummary(
+            run_id=ctx.run_id, config_hash=ctx.config_hash, uri=paths.uri, runner=runner_label, seconds=seconds,
+            stages=stage_counts(counters, STAGES), pairs_written=rows[PAIRS], dead_letters_written=rows[DEAD_LETTERS],
+            code_sandbox=config.verify.sandbox if config.verify.enabled else None, phases=phases, started_at=began,
+        )
+        if not summary.balanced:
+            # in != out + dead somewhere: rows vanished inside the runner. Committing would hide the loss.
+            print(summary.render())
+            raise PipelineFailedError("rows were lost between stages (the summary above does not balance); nothing "
+                                      f"was committed. The run's parts stay under {paths.uri} for inspection.")
+        if not allow_partial:
+            _refuse_failed_run(summary, config.output.max_infra_loss, paths.uri)
+        if config.output.mode == "overwrite":
+            files[PAIRS], summary.human_labels = carry_labels.carry(paths, files[PAIRS], ctx.run_id)
+        stats = _pair_stats(paths, files[PAIRS])
+        summary.chosen_chars, summary.rejected_chars = stats["chosen_chars"], stats["rejected_chars"]
+        metadata = {
+            "run_id": ctx.run_id,
+            "config_hash": ctx.config_hash,
+            "schema_version": SCHEMA_VERSION,
+            "name": config.name,
+            "models": stats["models"],
+            "length": {"chosen_chars": stats["chosen_chars"], "rejected_chars": stats["rejected_chars"]},
+            "routing": _routing_record(config),
+            "rows_in": summary.rows_in,
+            "stages": {s.name: s.model_dump(exclude={"name"}) for s in summary.stages},
+        }
+        plugins = data_plugins()
+        if plugins:
+            metadata["plugins"] = plugins  # which installed verifiers, strategies and backends made this data
+        plan = {"run_id": ctx.run_id, "mode": config.output.mode, "files": files, "rows": rows, "metadata": metadata,
+                "summary": summary.model_dump(mode="json")}
+        run_dir = paths.run_dir(ctx.run_id)
+        _write_json(FileSystems.join(run_dir, PLAN_FILE), plan)
+        summary.pairs_version, summary.dead_letters_version = _commit_plan(paths, plan)
+        summary.phases["commit"] = time.monotonic() - started - seconds
+        _write_json(FileSystems.join(run_dir, SUMMARY_FILE), summary.model_dump(mode="json"))
+        _remove_staged(paths, ctx.run_id)
+        return summary
+    finally:
+        stop_standby(pipeline)  # the worker processes started ahead that no shim claimed

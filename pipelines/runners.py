@@ -140,28 +140,72 @@ def local_runner(options: PipelineOptions):
     environment given (the mode only chooses the environment)."""
     from apache_beam.runners.portability.fn_api_runner import FnApiRunner
 
-    kwargs = {}
+    kwargs, standby = {}, None
     direct = options.view_as(DirectOptions)
     if direct.direct_running_mode == "multi_processing":
         from apache_beam.transforms.environments import SubprocessSDKEnvironment
 
-        kwargs["default_environment"] = SubprocessSDKEnvironment.from_command_string(
-            f"{sys.executable} -m prefmill.pipelines.worker")
+        workers = direct.direct_num_workers or os.cpu_count() or 1
+        standby = StandbyWorkers(workers)
+        kwargs["default_environment"] = SubprocessSDKEnvironment.from_command_string(standby.command)
         direct.direct_running_mode = "in_memory"
         # Beam warns that in_memory with several workers gives no parallelism; here it does (processes)
         logging.getLogger("apache_beam.runners.portability.fn_api_runner.fn_runner").setLevel(logging.ERROR)
     plugins = options.view_as(SetupOptions).beam_plugins
-    if not plugins:
-        return FnApiRunner(**kwargs)
-    from apache_beam.portability.api import beam_provision_api_pb2
-    from apache_beam.runners.portability.fn_api_runner.fn_runner import ExtendedProvisionInfo
-    from google.protobuf import struct_pb2
+    if plugins:
+        from apache_beam.portability.api import beam_provision_api_pb2
+        from apache_beam.runners.portability.fn_api_runner.fn_runner import ExtendedProvisionInfo
+        from google.protobuf import struct_pb2
 
-    worker_options = struct_pb2.Struct()
-    worker_options.update({"beam_plugins": list(plugins)})
-    info = beam_provision_api_pb2.ProvisionInfo(retrieval_token="unused-retrieval-token",
-                                                pipeline_options=worker_options)
-    return FnApiRunner(provision_info=ExtendedProvisionInfo(info), **kwargs)
+        worker_options = struct_pb2.Struct()
+        worker_options.update({"beam_plugins": list(plugins)})
+        info = beam_provision_api_pb2.ProvisionInfo(retrieval_token="unused-retrieval-token",
+                                                    pipeline_options=worker_options)
+        kwargs["provision_info"] = ExtendedProvisionInfo(info)
+    runner = FnApiRunner(**kwargs)
+    runner.prefmill_standby = standby  # stopped by stop_standby once the run is over
+    return runner
+
+
+class StandbyWorkers:
+    """Worker processes started before the pipeline is built (worker.py --standby), one per worker the run
+    will have: each loads Beam and prefmill (about a second) while the launcher builds the graph and starts
+    the job, instead of after the runner asks for it. Beam's worker command becomes worker_shim.py, which
+    hands the runner's addresses to one of them (or starts an ordinary worker when none is ready)."""
+
+    def __init__(self, count: int) -> None:
+        import subprocess
+        import tempfile
+
+        self.directory = tempfile.mkdtemp(prefix="prefmill-workers-")
+        shim = Path(__file__).resolve().parent / "worker_shim.py"
+        self.command = f"{sys.executable} -S {shim} {self.directory}"
+        self.claimed = 0
+        self.processes = []
+        for index in range(count):
+            process = subprocess.Popen([sys.executable, "-m", "prefmill.pipelines.worker", "--standby",
+                                        self.directory, str(index)], stdin=subprocess.DEVNULL)
+            self.processes.append(process)
+            # a shim reserves worker `index` by renaming this file (worker_shim.claim)
+            Path(self.directory, f"{index}.pending").write_text(str(process.pid))
+
+    def stop(self) -> None:
+        """Ends what no shim claimed (a claimed worker has exited with its job) and removes the sockets."""
+        import shutil
+
+        if os.path.isdir(self.directory):  # a shim renamed the reservation file of each worker it claimed
+            self.claimed = sum(1 for name in os.listdir(self.directory) if ".pending." in name)
+        for process in self.processes:
+            if process.poll() is None:
+                process.kill()
+            process.wait()
+        shutil.rmtree(self.directory, ignore_errors=True)
+
+
+def stop_standby(pipeline) -> None:
+    standby = getattr(getattr(pipeline, "runner", None), "prefmill_standby", None)
+    if standby is not None:
+        standby.stop()
 
 
 def small_input_rows(config: PrefmillConfig) -> Optional[int]:

@@ -1,15 +1,24 @@
 """The worker process of a local multi-process run: Beam's own SDK worker (`sdk_worker_main`), started with
 its modules (Beam, and every prefmill stage it will unpickle) loaded while the garbage collector is off and
 then frozen, as the `prefmill` command itself is (entry.py). A worker process starts in about 0.4 s less,
-and exits sooner: the runner waits for it at the end of every job (bench/startup.py measures both)."""
+and exits sooner: the runner waits for it at the end of every job (bench/startup.py measures both).
+
+`--standby DIR INDEX`: started by the launcher as soon as it knows a run has worker processes, so the
+imports (about a second) happen while it builds the pipeline. It waits on a Unix socket in DIR for the
+shim Beam starts (worker_shim.py), takes the shim's environment (the runner's addresses) and runs as that
+worker; it exits when the launcher goes away unclaimed, or when its shim is killed."""
 
 from __future__ import annotations
 
 import gc
+import json
+import os
+import socket
 import sys
+import threading
 
 
-def main() -> None:
+def _load():
     gc.disable()
     try:
         from apache_beam.runners.worker import sdk_worker_main
@@ -18,8 +27,76 @@ def main() -> None:
     finally:
         gc.freeze()
         gc.enable()
-    sdk_worker_main.main(sys.argv)
+    return sdk_worker_main
+
+
+def main() -> None:
+    if sys.argv[1:2] == ["--standby"]:
+        return standby(sys.argv[2], sys.argv[3])
+    _load().main(sys.argv)
     gc.freeze()  # what the worker left alive is not scanned once more at exit
+
+
+def _wait_for_shim(directory: str, index: str) -> socket.socket:
+    launcher = os.getppid()
+    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    path = os.path.join(directory, f"{index}.sock")
+    server.bind(path + ".new")
+    server.listen(1)
+    os.rename(path + ".new", path)  # a shim sees it only once it listens
+    server.settimeout(0.5)
+    while True:
+        try:
+            connection, _ = server.accept()
+            break
+        except socket.timeout:
+            if os.getppid() != launcher:  # the launcher is gone and nobody claimed this worker
+                for leftover in (path, f"{path[:-5]}.pending", directory):
+                    try:
+                        os.rmdir(leftover) if leftover == directory else os.unlink(leftover)
+                    except OSError:
+                        pass  # another worker still waits there, or its launcher removed it
+                os._exit(0)
+    server.close()
+    connection.settimeout(None)
+    return connection
+
+
+def standby(directory: str, index: str) -> None:
+    sdk_worker_main = _load()
+    connection = _wait_for_shim(directory, index)
+    data = b""
+    while not data.endswith(b"\n"):
+        chunk = connection.recv(1 << 16)
+        if not chunk:
+            os._exit(1)
+        data += chunk
+    given = json.loads(data)
+    os.environ.clear()
+    os.environ.update(given["env"])
+    os.chdir(given["cwd"])
+
+    def follow_shim():  # the shim never writes: end of stream means it was killed, and this worker goes too
+        connection.recv(1)
+        os._exit(1)
+
+    threading.Thread(target=follow_shim, name="prefmill-shim-watch", daemon=True).start()
+    code = 0
+    try:
+        sdk_worker_main.main(given["argv"])
+    except SystemExit as exit:
+        code = exit.code if isinstance(exit.code, int) else 1
+    except BaseException:  # noqa: BLE001  # reported like a worker's crash: a traceback and a non-zero code
+        import traceback
+
+        traceback.print_exc()
+        code = 1
+    sys.stdout.flush()
+    sys.stderr.flush()
+    try:
+        connection.sendall(str(code).encode())
+    finally:
+        os._exit(code)
 
 
 if __name__ == "__main__":

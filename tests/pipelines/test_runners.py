@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import gzip
 import json
+import os
+import time
 
 from apache_beam.options.pipeline_options import DirectOptions, PipelineOptions
 
 from prefmill.pipelines.launcher import run_config
-from prefmill.pipelines.runners import local_runner, small_input_rows
+from prefmill.pipelines.runners import StandbyWorkers, local_runner, small_input_rows, stop_standby
 
 from support import SAMPLE
 
@@ -46,9 +48,36 @@ def test_an_explicit_worker_count_on_the_command_line_wins(make_config, tmp_path
     assert summary.runner == "FnApiRunner, multi_processing, 2 worker(s)" and summary.balanced
 
 
-def test_worker_processes_run_prefmills_worker_main():
+def test_worker_processes_are_started_ahead_and_claimed_by_beams_workers():
+    import apache_beam as beam
+
     options = PipelineOptions(["--direct_num_workers=2", "--direct_running_mode=multi_processing"])
     runner = local_runner(options)
-    command = runner._default_environment.command_string
-    assert command.endswith("-m prefmill.pipelines.worker")
+    standby = runner.prefmill_standby
+    assert runner._default_environment.command_string == standby.command
+    assert "worker_shim.py" in standby.command and len(standby.processes) == 2
     assert options.view_as(DirectOptions).direct_running_mode == "in_memory"  # Beam keeps the environment given
+    with beam.Pipeline(runner=runner, options=options) as pipeline:
+        _ = pipeline | beam.Create(range(40)) | beam.Reshuffle() | beam.Map(lambda x: x * 2)
+    stop_standby(pipeline)
+    assert standby.claimed == 2  # both of Beam's workers ran in the processes started ahead
+    assert all(p.returncode is not None for p in standby.processes) and not os.path.exists(standby.directory)
+
+
+def test_a_shim_claims_each_standby_worker_once_and_falls_back_without_one():
+    from prefmill.pipelines import worker_shim
+
+    standby = StandbyWorkers(2)
+    try:
+        for _ in range(600):  # the workers listen once they have loaded Beam
+            if sum(name.endswith(".sock") for name in os.listdir(standby.directory)) == 2:
+                break
+            time.sleep(0.1)
+        first, second = worker_shim.claim(standby.directory), worker_shim.claim(standby.directory)
+        assert first is not None and second is not None and worker_shim.claim(standby.directory) is None
+        first.close()  # a shim that goes away takes its worker with it
+        assert standby.processes[0].wait(timeout=60) is not None or standby.processes[1].wait(timeout=60)
+        second.close()
+    finally:
+        standby.stop()
+    assert worker_shim.claim(standby.directory) is None  # no directory: the shim starts an ordinary worker

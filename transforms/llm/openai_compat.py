@@ -200,7 +200,7 @@ class ServerEndpoint:
         self.client = self.run(make_session())
         # Beam never closes a model: close the session when the endpoint is dropped or the process exits,
         # while the loop still runs (aiohttp otherwise warns about an unclosed session at shutdown)
-        self._finalizer = weakref.finalize(self, _shut_down, self.loop, self.client)
+        self._finalizer = weakref.finalize(self, _shut_down, self.loop, self.client, self.pool)
 
     def run(self, coroutine):
         return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result()
@@ -209,13 +209,15 @@ class ServerEndpoint:
         self._finalizer()
 
 
-def _shut_down(loop: asyncio.AbstractEventLoop, session) -> None:
+def _shut_down(loop: asyncio.AbstractEventLoop, session, pool=None) -> None:
     if loop.is_running():
         try:
             asyncio.run_coroutine_threadsafe(session.close(), loop).result(timeout=5)
         except Exception:  # noqa: BLE001  # best effort at shutdown: the process is leaving anyway
             pass
         loop.call_soon_threadsafe(loop.stop)
+    if pool is not None:
+        pool.close()  # its slot files' descriptors, and any lock still held with them
 
 
 class OpenAICompatibleHandler(LLMHandler):
@@ -310,8 +312,9 @@ class OpenAICompatibleHandler(LLMHandler):
         last: Optional[_Failure] = None
         while attempts <= self.options.max_retries:
             attempts += 1
+            # the rate limit is waited for before the gate: a request sleeping for its turn holds no slot
+            await self._wait_for_rate(request, n)
             async with gate:
-                await self._wait_for_rate(request, n)
                 failure: Optional[_Failure] = None
                 try:
                     async with client.post(url, json=body, headers=self._headers()) as reply:

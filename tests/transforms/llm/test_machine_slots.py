@@ -143,3 +143,42 @@ def test_a_two_process_run_keeps_generation_and_judging_within_the_pool(tmp_path
         assert summary.runner.startswith("FnApiRunner, multi_processing, 2 worker(s)")
         assert summary.balanced and len(server.requests) == 240  # 2 samples of 80 prompts, one request each; 80 judge
         assert server.max_in_flight <= 3
+
+
+def test_a_waiter_cancelled_behind_another_is_skipped_and_the_rest_are_served(tmp_path, monkeypatch):
+    monkeypatch.setenv("PREFMILL_SLOTS_DIR", str(tmp_path))
+
+    async def main():
+        pool = MachineSlots("http://server/v1", 1)
+        first = await pool.acquire()
+        waiters = [asyncio.ensure_future(pool.acquire()) for _ in range(3)]
+        await asyncio.sleep(0.01)
+        waiters[1].cancel()  # the middle one of three
+        pool.release(first)
+        second = await asyncio.wait_for(waiters[0], 5)
+        pool.release(second)
+        third = await asyncio.wait_for(waiters[2], 5)  # the poller passed over the cancelled one
+        assert waiters[1].cancelled() and pool._held == {third}
+        pool.release(third)
+        assert pool._held == set()
+    asyncio.run(main())
+
+
+def test_one_server_is_one_pool_however_its_url_is_spelled(tmp_path):
+    from prefmill.transforms.llm.machine_slots import server_key
+
+    assert server_key("HTTP://Host.Example:80/v1/") == server_key("http://host.example/v1") == "http://host.example/v1"
+    assert server_key("https://h:8443/v1") == "https://h:8443/v1"
+    with pytest.raises(ConfigError):  # the same server spelled twice still has to agree
+        config = _judged_config(tmp_path, "http://127.0.0.1:9/v1", (6, 6))
+        config["judge"]["models"][0]["openai"].update(base_url="HTTP://127.0.0.1:9/v1/", machine_concurrency=8)
+        validate_config(config)
+
+
+def test_a_slot_directory_others_can_write_is_refused(tmp_path, monkeypatch):
+    monkeypatch.setenv("PREFMILL_SLOTS_DIR", str(tmp_path))
+    shared = tmp_path / f"prefmill-slots-{os.getuid()}"
+    shared.mkdir()
+    shared.chmod(0o777)  # as if another user had made it first
+    with pytest.raises(PermissionError, match="PREFMILL_SLOTS_DIR"):
+        MachineSlots("http://server/v1", 2)
