@@ -132,7 +132,8 @@ class PrefmillConfig(BaseModel):
 _LATER_SECTIONS = ("density_ratio", "annotate")
 _LATER_KEYS = {"input": {"label_source": None}, "pairs": {"min_density_margin": 0.0}}
 _LATER_ENTRY_KEYS = {"sampling": {"logprobs": False}, "vllm": {"quantization": None, "enable_prefix_caching": True},
-                     "openai": {"scoring": False, "adaptive_concurrency": True, "min_concurrency": 1}}
+                     "openai": {"scoring": False, "adaptive_concurrency": True, "min_concurrency": 1,
+                                "machine_concurrency": None}}
 _OLD_DELTA_DOMAINS = ["math", "code", "instruction", "chat"]  # unset now means every domain; these were all
 
 

@@ -75,9 +75,15 @@ def test_a_shim_claims_each_standby_worker_once_and_falls_back_without_one():
             time.sleep(0.1)
         first, second = worker_shim.claim(standby.directory), worker_shim.claim(standby.directory)
         assert first is not None and second is not None and worker_shim.claim(standby.directory) is None
-        first.close()  # a shim that goes away takes its worker with it
-        assert standby.processes[0].wait(timeout=60) is not None or standby.processes[1].wait(timeout=60)
+        first.close()  # a shim that goes away takes its worker with it, and only that one
+        for _ in range(600):
+            if any(p.poll() is not None for p in standby.processes):
+                break
+            time.sleep(0.1)
+        assert sorted(p.poll() is None for p in standby.processes) == [False, True]
         second.close()
+        for process in standby.processes:
+            assert process.wait(timeout=60) == 1  # ended by its shim going away, not by stop()
     finally:
         standby.stop()
     assert worker_shim.claim(standby.directory) is None  # no directory: the shim starts an ordinary worker
