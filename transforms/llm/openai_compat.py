@@ -225,7 +225,13 @@ class OpenAICompatibleHandler(LLMHandler):
 
     def __init__(self, *, model_id: str, options: OpenAIOptions, cache_path: Optional[str] = None,
                  max_batch_size: int = 256, sleep=asyncio.sleep, clock=time.monotonic) -> None:
-        super().__init__(model_id=model_id, cache_path=cache_path, max_batch_size=max_batch_size)
+        # With a machine pool, batches start at one round of the pool and grow (Beam's BatchElements estimate,
+        # no duration cap) up to max_batch_size: another worker covers a batch end, so small first batches
+        # send the first requests sooner and uneven sizes keep workers from ending batches together.
+        # Without one, every batch end drains this worker's share: full batches from the start.
+        first = options.machine_concurrency * options.samples_per_request if options.machine_concurrency else None
+        super().__init__(model_id=model_id, cache_path=cache_path, max_batch_size=max_batch_size,
+                         min_batch_size=min(first, max_batch_size) if first else None)
         self.options = options
         self._sleep = sleep
         self._clock = clock
@@ -247,6 +253,12 @@ class OpenAICompatibleHandler(LLMHandler):
                 count(self.stage, "concurrency_backoffs")
 
         return ServerEndpoint(self.options.base_url.rstrip("/"), self.options, on_change=changed)
+
+    def batch_elements_kwargs(self) -> dict:
+        kwargs = super().batch_elements_kwargs()
+        if self.options.machine_concurrency:
+            kwargs["target_batch_duration_secs"] = None  # grow by overhead alone, up to max_batch_size
+        return kwargs
 
     def _headers(self) -> dict:
         headers = {"Content-Type": "application/json"}

@@ -182,3 +182,15 @@ def test_a_slot_directory_others_can_write_is_refused(tmp_path, monkeypatch):
     shared.chmod(0o777)  # as if another user had made it first
     with pytest.raises(PermissionError, match="PREFMILL_SLOTS_DIR"):
         MachineSlots("http://server/v1", 2)
+
+
+def test_with_a_pool_batches_start_at_one_round_and_grow_without_one_they_start_full():
+    from prefmill.transforms.llm.openai_compat import OpenAICompatibleHandler, OpenAIOptions
+
+    pooled = OpenAICompatibleHandler(model_id="m", max_batch_size=8192, options=OpenAIOptions(
+        max_concurrency=64, machine_concurrency=64, samples_per_request=4)).for_groups()
+    kwargs = pooled.batch_elements_kwargs()
+    assert (kwargs["min_batch_size"], kwargs["max_batch_size"]) == (256, 8192)  # one round: 64 requests x 4
+    assert kwargs["target_batch_duration_secs"] is None
+    alone = OpenAICompatibleHandler(model_id="m", max_batch_size=8192, options=OpenAIOptions(max_concurrency=64))
+    assert alone.batch_elements_kwargs() == {"min_batch_size": 8192, "max_batch_size": 8192}
