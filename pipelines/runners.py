@@ -174,17 +174,25 @@ class StandbyWorkers:
     hands the runner's addresses to one of them (or starts an ordinary worker when none is ready)."""
 
     def __init__(self, count: int) -> None:
+        import shlex
         import subprocess
         import tempfile
 
-        self.directory = tempfile.mkdtemp(prefix="prefmill-workers-")
-        shim = Path(__file__).resolve().parent / "worker_shim.py"
-        self.command = f"{sys.executable} -S {shim} {self.directory}"
+        _sweep_abandoned()
         self.claimed = 0
         self.processes = []
+        self.directory = tempfile.mkdtemp(prefix="prefmill-workers-")
+        if len(os.path.join(self.directory, f"{count}.sock.new")) > 100:  # a Unix socket's path has ~107 bytes
+            os.rmdir(self.directory)
+            self.directory = tempfile.mkdtemp(prefix="prefmill-workers-", dir="/tmp")
+        if len(os.path.join(self.directory, f"{count}.sock.new")) > 100:
+            self.command = shlex.join([sys.executable, "-m", "prefmill.pipelines.worker"])  # ordinary workers
+            return
+        shim = Path(__file__).resolve().parent / "worker_shim.py"
+        self.command = shlex.join([sys.executable, "-S", str(shim), self.directory])
         for index in range(count):
             process = subprocess.Popen([sys.executable, "-m", "prefmill.pipelines.worker", "--standby",
-                                        self.directory, str(index)], stdin=subprocess.DEVNULL)
+                                        self.directory, str(index), str(os.getpid())], stdin=subprocess.DEVNULL)
             self.processes.append(process)
             # a shim reserves worker `index` by renaming this file (worker_shim.claim)
             Path(self.directory, f"{index}.pending").write_text(str(process.pid))
@@ -200,6 +208,28 @@ class StandbyWorkers:
                 process.kill()
             process.wait()
         shutil.rmtree(self.directory, ignore_errors=True)
+
+
+def _sweep_abandoned(older_than_s: float = 600.0) -> None:
+    """Remove the standby directories of launchers that were killed mid-job (their workers have all gone)."""
+    import glob
+    import shutil
+    import tempfile
+    import time
+
+    from prefmill.pipelines.worker_shim import _alive
+
+    for directory in {*glob.glob(os.path.join(tempfile.gettempdir(), "prefmill-workers-*")),
+                      *glob.glob("/tmp/prefmill-workers-*")}:
+        try:
+            if time.time() - os.stat(directory).st_mtime < older_than_s:
+                continue
+            pids = [int(Path(directory, name).read_text() or 0) for name in os.listdir(directory)
+                    if ".pending" in name]
+        except (OSError, ValueError):
+            continue
+        if not any(pid and _alive(pid) for pid in pids):
+            shutil.rmtree(directory, ignore_errors=True)
 
 
 def stop_standby(pipeline) -> None:

@@ -10,9 +10,11 @@ worker; it exits when the launcher goes away unclaimed, or when its shim is kill
 
 from __future__ import annotations
 
+import atexit
 import gc
 import json
 import os
+import signal
 import socket
 import sys
 import threading
@@ -32,13 +34,23 @@ def _load():
 
 def main() -> None:
     if sys.argv[1:2] == ["--standby"]:
-        return standby(sys.argv[2], sys.argv[3])
+        return standby(sys.argv[2], sys.argv[3], int(sys.argv[4]))
     _load().main(sys.argv)
     gc.freeze()  # what the worker left alive is not scanned once more at exit
 
 
-def _wait_for_shim(directory: str, index: str) -> socket.socket:
-    launcher = os.getppid()
+def _leave_unclaimed(directory: str, index: str) -> None:
+    """The launcher is gone and nobody claimed this worker: remove what it left, and exit."""
+    path = os.path.join(directory, f"{index}.sock")
+    for leftover in (path, os.path.join(directory, f"{index}.pending"), directory):
+        try:
+            os.rmdir(leftover) if leftover == directory else os.unlink(leftover)
+        except OSError:
+            pass  # another worker still waits there, or its launcher removed it
+    os._exit(0)
+
+
+def _wait_for_shim(directory: str, index: str, launcher: int) -> socket.socket:
     server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     path = os.path.join(directory, f"{index}.sock")
     server.bind(path + ".new")
@@ -50,21 +62,24 @@ def _wait_for_shim(directory: str, index: str) -> socket.socket:
             connection, _ = server.accept()
             break
         except socket.timeout:
-            if os.getppid() != launcher:  # the launcher is gone and nobody claimed this worker
-                for leftover in (path, f"{path[:-5]}.pending", directory):
-                    try:
-                        os.rmdir(leftover) if leftover == directory else os.unlink(leftover)
-                    except OSError:
-                        pass  # another worker still waits there, or its launcher removed it
-                os._exit(0)
+            if os.getppid() != launcher:
+                server.close()
+                _leave_unclaimed(directory, index)
     server.close()
+    os.unlink(path)  # claimed: the socket file has done its work
     connection.settimeout(None)
     return connection
 
 
-def standby(directory: str, index: str) -> None:
+def standby(directory: str, index: str, launcher: int) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # a Ctrl-C is the launcher's to report until this is claimed
+    if os.getppid() != launcher:
+        _leave_unclaimed(directory, index)
     sdk_worker_main = _load()
-    connection = _wait_for_shim(directory, index)
+    if os.getppid() != launcher:  # the launcher died while this loaded
+        _leave_unclaimed(directory, index)
+    connection = _wait_for_shim(directory, index, launcher)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     data = b""
     while not data.endswith(b"\n"):
         chunk = connection.recv(1 << 16)
@@ -91,6 +106,10 @@ def standby(directory: str, index: str) -> None:
 
         traceback.print_exc()
         code = 1
+    try:
+        atexit._run_exitfuncs()  # what the stages registered (sandboxes and checkers close their processes)
+    except BaseException:  # noqa: BLE001  # an exit hook's failure must not change the worker's exit code
+        pass
     sys.stdout.flush()
     sys.stderr.flush()
     try:

@@ -87,3 +87,47 @@ def test_a_shim_claims_each_standby_worker_once_and_falls_back_without_one():
     finally:
         standby.stop()
     assert worker_shim.claim(standby.directory) is None  # no directory: the shim starts an ordinary worker
+
+
+def test_standby_workers_quote_their_paths_and_leave_with_a_launcher_that_dies_while_they_load(tmp_path,
+                                                                                                monkeypatch):
+    import shlex
+    import subprocess
+    import sys
+    import tempfile
+
+    from prefmill.pipelines.worker_shim import _alive
+
+    spaced = tempfile.mkdtemp(prefix="pm q ", dir="/tmp")  # short: a Unix socket path has ~107 bytes
+    monkeypatch.setattr(tempfile, "tempdir", spaced)
+    standby = StandbyWorkers(1)
+    try:
+        assert shlex.split(standby.command)[-1] == standby.directory and " " in standby.directory
+    finally:
+        standby.stop()
+        os.rmdir(spaced)
+    launcher = subprocess.run(
+        [sys.executable, "-c", "import os; from prefmill.pipelines.runners import StandbyWorkers; "
+                               "print(StandbyWorkers(1).processes[0].pid, flush=True); os._exit(0)"],
+        capture_output=True, text=True, timeout=120, env={**os.environ, "TMPDIR": str(tmp_path)})
+    orphan = int(launcher.stdout.split()[0])  # its launcher exited before it had loaded Beam
+    for _ in range(1200):
+        if not _alive(orphan):
+            break
+        time.sleep(0.1)
+    assert not _alive(orphan)
+
+
+def test_a_zombie_is_not_alive():
+    import subprocess
+    import sys
+
+    from prefmill.pipelines.worker_shim import _alive
+
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    for _ in range(600):
+        if not _alive(child.pid):
+            break
+        time.sleep(0.1)
+    assert not _alive(child.pid)  # exited, not yet reaped: a shim waiting for it gives up at once
+    child.wait()
