@@ -263,12 +263,12 @@ def validate_config(data: Any, source: str = "config") -> PrefmillConfig:
 def pool_problems(config: "PrefmillConfig") -> list[str]:
     """Entries calling one server must agree on `openai.machine_concurrency`: the machine has one pool of
     slots per server, and two sizes would make two pools, each allowed its full size at once."""
+    from prefmill.transforms.llm.machine_slots import server_key
+
     sizes: dict[str, dict[Any, list[str]]] = {}
     for spec, _, where in model_uses(config):
         options = getattr(spec, "openai", None)
         if spec.backend == "openai" and options is not None:
-            from prefmill.transforms.llm.machine_slots import server_key
-
             url = server_key(options.base_url)
             sizes.setdefault(url, {}).setdefault(options.machine_concurrency, []).append(where)
     return [f"entries calling {url} disagree on openai.machine_concurrency ("

@@ -22,6 +22,7 @@ from apache_beam.io.filesystems import FileSystems
 from prefmill.dataset import DatasetPaths
 from prefmill.dataset.atomic import UnreadablePlan, commit_lock, read_json, write_json  # noqa: F401
 from prefmill.dataset.layout import TABLES, is_remote
+from prefmill.pipelines.worker_shim import process_alive
 
 LEASE_FILE = "lease.json"
 STALE_AFTER_S = 24 * 3600
@@ -93,16 +94,6 @@ def write_lease(paths: DatasetPaths, run_id: str) -> None:
                {"pid": os.getpid(), "host": socket.gethostname(), "started": time.time()})
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def _abandoned(run_dir: str) -> bool:
     lease_path = FileSystems.join(run_dir, LEASE_FILE)
     try:
@@ -116,7 +107,7 @@ def _abandoned(run_dir: str) -> bool:
             return False
         return age > STALE_AFTER_S
     if lease.get("host") == socket.gethostname() and isinstance(lease.get("pid"), int):
-        return not _alive(lease["pid"])
+        return not process_alive(lease["pid"])
     return time.time() - float(lease.get("started", 0)) > STALE_AFTER_S
 
 

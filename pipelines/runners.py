@@ -181,11 +181,12 @@ class StandbyWorkers:
         _sweep_abandoned()
         self.claimed = 0
         self.processes = []
-        self.directory = tempfile.mkdtemp(prefix="prefmill-workers-")
-        if len(os.path.join(self.directory, f"{count}.sock.new")) > 100:  # a Unix socket's path has ~107 bytes
+        for root in (None, "/tmp"):  # the temp directory, or /tmp when its path is too long for a socket's
+            self.directory = tempfile.mkdtemp(prefix="prefmill-workers-", dir=root)
+            if len(os.path.join(self.directory, f"{count}.sock.new")) <= 100:  # a socket path has ~107 bytes
+                break
             os.rmdir(self.directory)
-            self.directory = tempfile.mkdtemp(prefix="prefmill-workers-", dir="/tmp")
-        if len(os.path.join(self.directory, f"{count}.sock.new")) > 100:
+        else:
             self.command = shlex.join([sys.executable, "-m", "prefmill.pipelines.worker"])  # ordinary workers
             return
         shim = Path(__file__).resolve().parent / "worker_shim.py"
@@ -217,7 +218,7 @@ def _sweep_abandoned(older_than_s: float = 600.0) -> None:
     import tempfile
     import time
 
-    from prefmill.pipelines.worker_shim import _alive
+    from prefmill.pipelines.worker_shim import process_alive
 
     for directory in {*glob.glob(os.path.join(tempfile.gettempdir(), "prefmill-workers-*")),
                       *glob.glob("/tmp/prefmill-workers-*")}:
@@ -228,7 +229,7 @@ def _sweep_abandoned(older_than_s: float = 600.0) -> None:
                     if ".pending" in name]
         except (OSError, ValueError):
             continue
-        if not any(pid and _alive(pid) for pid in pids):
+        if not any(pid and process_alive(pid) for pid in pids):
             shutil.rmtree(directory, ignore_errors=True)
 
 

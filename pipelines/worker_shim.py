@@ -11,7 +11,7 @@ import sys
 import time
 
 
-def _alive(pid: int) -> bool:
+def process_alive(pid: int) -> bool:
     """Whether process `pid` still runs (a zombie, dead but not yet reaped, does not)."""
     try:
         os.kill(pid, 0)
@@ -47,7 +47,7 @@ def claim(directory: str, wait_s: float = 120.0):
         socket_path = os.path.join(directory, index + ".sock")
         deadline = time.monotonic() + wait_s
         while not os.path.exists(socket_path):
-            if not _alive(pid) or time.monotonic() > deadline:
+            if not process_alive(pid) or time.monotonic() > deadline:
                 return None
             time.sleep(0.01)
         connection = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)

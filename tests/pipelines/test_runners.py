@@ -96,7 +96,7 @@ def test_standby_workers_quote_their_paths_and_leave_with_a_launcher_that_dies_w
     import sys
     import tempfile
 
-    from prefmill.pipelines.worker_shim import _alive
+    from prefmill.pipelines.worker_shim import process_alive
 
     spaced = tempfile.mkdtemp(prefix="pm q ", dir="/tmp")  # short: a Unix socket path has ~107 bytes
     monkeypatch.setattr(tempfile, "tempdir", spaced)
@@ -112,22 +112,22 @@ def test_standby_workers_quote_their_paths_and_leave_with_a_launcher_that_dies_w
         capture_output=True, text=True, timeout=120, env={**os.environ, "TMPDIR": str(tmp_path)})
     orphan = int(launcher.stdout.split()[0])  # its launcher exited before it had loaded Beam
     for _ in range(1200):
-        if not _alive(orphan):
+        if not process_alive(orphan):
             break
         time.sleep(0.1)
-    assert not _alive(orphan)
+    assert not process_alive(orphan)
 
 
 def test_a_zombie_is_not_alive():
     import subprocess
     import sys
 
-    from prefmill.pipelines.worker_shim import _alive
+    from prefmill.pipelines.worker_shim import process_alive
 
     child = subprocess.Popen([sys.executable, "-c", "pass"])
     for _ in range(600):
-        if not _alive(child.pid):
+        if not process_alive(child.pid):
             break
         time.sleep(0.1)
-    assert not _alive(child.pid)  # exited, not yet reaped: a shim waiting for it gives up at once
+    assert not process_alive(child.pid)  # exited, not yet reaped: a shim waiting for it gives up at once
     child.wait()
